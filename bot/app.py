@@ -1,0 +1,125 @@
+"""Building the python-telegram-bot Application and its resources.
+
+`build_application` wires handlers and the typed context; `post_init` opens the database, makes
+sure the deployment's alliance exists, starts the executor and registers command menus;
+`post_shutdown` stops the executor and closes the database. `running` drives the whole lifecycle
+for long polling or a webhook, the same way in production, in the sandbox and in tests.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.request import HTTPXRequest
+
+import handlers
+from bot.context import BotContext, Services, UpdateProcessor
+from bot.executor import Executor
+from bot.ratelimit import SendLimiter
+from bot.settings import Settings
+from storage.db import create_engine, create_session_factory
+from storage.groups import AllianceRepository
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.CHAT_MEMBER,
+    Update.MY_CHAT_MEMBER,
+    Update.CHAT_JOIN_REQUEST,
+    Update.MESSAGE_REACTION_COUNT,
+]
+
+BotApplication = Application  # type: ignore[type-arg]
+
+
+def build_application(settings: Settings, *, token: str | None = None) -> BotApplication:
+    """The Application for `settings`; nothing is opened until it is initialised."""
+    secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
+    if secret is None:
+        raise ValueError("BOT_TOKEN is not set")
+    context_types = ContextTypes(context=BotContext, bot_data=Services)
+    processor = UpdateProcessor()
+    app = (
+        ApplicationBuilder()
+        .token(secret)
+        .base_url(settings.telegram_api_base_url)
+        .context_types(context_types)
+        .concurrent_updates(processor)
+        .request(HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15))
+        .get_updates_request(HTTPXRequest(read_timeout=40, connect_timeout=10))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    services: Services = app.bot_data
+    services.settings = settings
+    processor.services = services
+    handlers.register(app)
+    return app
+
+
+async def _post_init(app: BotApplication) -> None:
+    services: Services = app.bot_data
+    settings = services.settings
+    engine = create_engine(settings.database_url)
+    services.engine = engine
+    services.sessions = create_session_factory(engine)
+    services.seen_users = {}
+    async with services.sessions() as session:
+        alliance = await AllianceRepository(session).get_default(
+            settings.owner_ids, timezone=settings.timezone, language=settings.default_language
+        )
+        await session.commit()
+        services.alliance_id = alliance.id
+        services.owners = {}
+        for owner_id in alliance.owner_ids:
+            services.owners.setdefault(owner_id, set()).add(alliance.id)
+    limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
+    services.executor = Executor(app.bot, services.sessions, limiter)
+    services.executor.start()
+    log.info("bot @%s ready; owners %s", app.bot.username, sorted(services.owners))
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    services: Services = app.bot_data
+    if hasattr(services, "executor"):
+        await services.executor.stop()
+    if hasattr(services, "engine"):
+        await services.engine.dispose()
+
+
+@asynccontextmanager
+async def running(app: BotApplication, *, webhook: bool = False) -> AsyncIterator[BotApplication]:
+    """Initialise, start and feed the application; undo it all on exit, in reverse order."""
+    await app.initialize()
+    try:
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        if webhook:
+            from bot.webhook import WebhookServer
+
+            server = WebhookServer(app, app.bot_data.settings)
+            await server.start()
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+        try:
+            yield app
+        finally:
+            if webhook:
+                await server.stop()
+            elif app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            await app.stop()
+    finally:
+        if app.post_shutdown is not None:
+            await app.post_shutdown(app)
+        await app.shutdown()

@@ -1,0 +1,142 @@
+"""What handlers get besides the update: the deployment's services and the update's unit of work.
+
+- `Services` is the typed `bot_data` (python-telegram-bot builds one per Application); it is filled
+  in `post_init` and holds the settings, the session factory and the executor.
+- `UnitOfWork` is one database transaction per update, opened by `UpdateProcessor` before any
+  handler runs and committed after the last one: the processed-update mark, the decision and its
+  queued actions land together or not at all.
+- `UpdateProcessor` runs updates of different chats concurrently and updates of one chat in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from telegram import Update
+from telegram.ext import BaseUpdateProcessor, CallbackContext, ExtBot
+
+from bot.executor import Executor
+from bot.settings import Settings
+from storage.db import SessionFactory
+from storage.groups import ProcessedUpdateRepository
+from storage.models import Alliance, Chat, utcnow
+from storage.outbox import OutboxRepository
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    """The deployment's long-lived resources; built empty by PTB, filled in post_init."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: SessionFactory
+    executor: Executor
+    alliance_id: int
+    # user id -> alliance ids they own; refreshed when alliances change
+    owners: dict[int, set[int]]
+    # user id -> (username, first name, last name) last written, to skip unchanged upserts
+    seen_users: dict[int, tuple[str | None, str, str | None]]
+
+    def is_owner(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.owners
+
+
+@dataclass
+class UnitOfWork:
+    """The current update's transaction and what handlers learned along the way."""
+
+    session: AsyncSession
+    chat: Chat | None = None
+    alliance: Alliance | None = None
+    queued: int = 0
+    failed: bool = False
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    async def queue(self, kind: str, chat_id: int, payload: dict[str, Any], **kw: Any) -> None:
+        """Queue a Bot API call to be made once this update's transaction commits."""
+        await OutboxRepository(self.session).add(kind, chat_id, payload, **kw)
+        self.queued += 1
+
+
+_current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+
+
+def current_uow() -> UnitOfWork:
+    uow = _current.get()
+    if uow is None:
+        raise RuntimeError("no unit of work: called outside update processing")
+    return uow
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], Services]):
+    """The handler context: typed services and the update's unit of work."""
+
+    @property
+    def services(self) -> Services:
+        return self.bot_data
+
+    @property
+    def uow(self) -> UnitOfWork:
+        return current_uow()
+
+
+class UpdateProcessor(BaseUpdateProcessor):
+    """One transaction per update; concurrent across chats, ordered within a chat."""
+
+    services: Services  # attached right after the Application is built
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._lock_users: dict[int, int] = {}
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if not isinstance(update, Update):
+            await coroutine
+            return
+        chat = update.effective_chat
+        if chat is None:
+            await self._in_transaction(update, coroutine)
+            return
+        lock = self._chat_locks.setdefault(chat.id, asyncio.Lock())
+        self._lock_users[chat.id] = self._lock_users.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await self._in_transaction(update, coroutine)
+        finally:
+            self._lock_users[chat.id] -= 1
+            if not self._lock_users[chat.id]:
+                del self._lock_users[chat.id], self._chat_locks[chat.id]
+
+    async def _in_transaction(self, update: Update, coroutine: Awaitable[Any]) -> None:
+        async with self.services.sessions() as session:
+            uow = UnitOfWork(session=session)
+            token = _current.set(uow)
+            try:
+                fresh = await ProcessedUpdateRepository(session).claim(update.update_id, at=utcnow())
+                if not fresh:
+                    log.info("update %s already processed: ignored", update.update_id)
+                    coroutine.close()  # type: ignore[attr-defined]
+                    return
+                await coroutine
+                if uow.failed:
+                    await session.rollback()
+                    return
+                await session.commit()
+            finally:
+                _current.reset(token)
+        if uow.queued:
+            self.services.executor.wake()

@@ -1,0 +1,162 @@
+"""The deployment's settings: one object, built once at start from the environment and `.env`.
+
+Every key is listed in `.env.example`. A bad value is reported as one line naming the key
+(`SettingsError`); the command line turns it into exit code 2. The token is a `SecretStr` and is
+never logged or shown in `repr`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/groupkeeper.db"
+LANGUAGES = ("zh-CN", "en")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one line naming the key."""
+
+
+class Settings(BaseSettings):
+    """Deployment settings. Field names are the environment keys, upper-cased."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    bot_token: SecretStr | None = None
+    database_url: str = DEFAULT_DATABASE_URL
+    owner_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    timezone: str = "Asia/Shanghai"
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1:8443"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    unauthorised_groups: Literal["leave", "approve"] = "leave"
+    send_rate_per_second: float = Field(default=30.0, gt=0)
+    send_rate_per_chat_per_minute: int = Field(default=20, gt=0)
+
+    @field_validator("owner_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.replace(";", ",").split(",")]
+            return [p for p in parts if p]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        if isinstance(value, str):
+            aliases = {"zh": "zh-CN", "zh_cn": "zh-CN", "zh-cn": "zh-CN", "cn": "zh-CN"}
+            return aliases.get(value.strip().lower(), value.strip())
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use e.g. Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            return "postgresql+asyncpg://" + value.split("://", 1)[1]
+        if value.startswith("sqlite:///"):
+            return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
+        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+            raise ValueError("must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
+        return value
+
+    @field_validator("webhook_url", "webhook_secret", "bot_token", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+            raise ValueError("must be an https:// URL that Telegram can reach")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:8443")
+        if host not in ("localhost", "") :
+            try:
+                ipaddress.ip_address(host.strip("[]"))
+            except ValueError as exc:
+                raise ValueError(f"{host!r} is not an IP address") from exc
+        return value
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            bot_id, sep, rest = value.get_secret_value().partition(":")
+            if not sep or not bot_id.isdigit() or len(rest) < 10:
+                raise ValueError("does not look like a token from @BotFather (12345:ABC...)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set")
+        if self.webhook_secret is not None:
+            secret = self.webhook_secret.get_secret_value()
+            allowed = all(c.isalnum() or c in "_-" for c in secret)
+            if not (1 <= len(secret) <= 256 and allowed):
+                raise ValueError("WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return self
+
+    @property
+    def webhook_host(self) -> str:
+        return self.webhook_listen.rpartition(":")[0] or "0.0.0.0"  # noqa: S104
+
+    @property
+    def webhook_port(self) -> int:
+        return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if self.database_url.startswith("sqlite"):
+            path = self.database_url.split(":///", 1)[1]
+            return None if path in ("", ":memory:") else Path(path)
+        return None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning a validation error into one readable line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = "_".join(str(p) for p in first["loc"]).upper() or "SETTINGS"
+        message = str(first["msg"]).removeprefix("Value error, ")
+        if ":" in message and message.split(":", 1)[0].isupper():
+            raise SettingsError(message) from None
+        raise SettingsError(f"{key}: {message}") from None

@@ -1,0 +1,57 @@
+"""The first stage of every update: drop what is not ours and load the chat it belongs to.
+
+Runs in handler group -1, after the bot's own membership changes (group -2). A group or
+supergroup update is processed only when the chat serves an alliance; private chats always pass.
+Accounts seen are remembered (only when their name changed) so admins can name them by @username.
+"""
+
+from __future__ import annotations
+
+from telegram import Chat as TgChat
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import BotContext
+from storage.groups import AllianceRepository, ChatRepository, UserRepository
+
+GROUP_TYPES = (TgChat.GROUP, TgChat.SUPERGROUP)
+ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
+SERVICE_NOTIFICATIONS = 777000  # Telegram: a linked channel's automatic forward
+CHANNEL_BOT = 136817688  # Channel_Bot: someone posting as a channel
+PSEUDO_SENDERS = frozenset({ANONYMOUS_ADMIN, SERVICE_NOTIFICATIONS, CHANNEL_BOT})
+
+
+async def on_update(update: Update, context: BotContext) -> None:
+    uow = context.uow
+    await _remember_sender(update, context)
+    chat = update.effective_chat
+    if chat is None or chat.type not in GROUP_TYPES:
+        return
+    row = await ChatRepository(uow.session).get(chat.id)
+    if row is None or row.status != "active" or row.alliance_id is None:
+        raise ApplicationHandlerStop
+    uow.chat = row
+    uow.alliance = await AllianceRepository(uow.session).get(row.alliance_id)
+    if row.title != (chat.title or row.title):
+        row.title = chat.title or row.title
+
+
+async def _remember_sender(update: Update, context: BotContext) -> None:
+    user = update.effective_user
+    if user is None or user.id in PSEUDO_SENDERS:
+        return
+    seen = context.services.seen_users
+    signature = (user.username, user.first_name, user.last_name)
+    if seen.get(user.id) == signature:
+        return
+    await UserRepository(context.uow.session).remember(
+        user.id,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        username=user.username,
+        is_bot=user.is_bot,
+        language_code=user.language_code,
+    )
+    if len(seen) > 100_000:
+        seen.clear()
+    seen[user.id] = signature

@@ -1,0 +1,216 @@
+"""Repositories for alliances, chats, members, seen users and processed updates.
+
+Repositories flush, never commit: the caller owns the unit of work (one update or one job).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Alliance, Base, Chat, Member, ProcessedUpdate, TgUser, utcnow
+
+
+def _insert(session: AsyncSession, table: type[Base]) -> Any:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    if session.bind.dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
+
+
+class AllianceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, alliance_id: int) -> Alliance | None:
+        return await self.session.get(Alliance, alliance_id)
+
+    async def get_default(
+        self, owner_ids: list[int], *, timezone: str, language: str
+    ) -> Alliance:
+        """The deployment's first alliance, created for OWNER_IDS on first use."""
+        alliance = await self.session.scalar(select(Alliance).order_by(Alliance.id).limit(1))
+        if alliance is None:
+            alliance = Alliance(
+                name="default", owner_ids=sorted(owner_ids), timezone=timezone, language=language
+            )
+            self.session.add(alliance)
+            await self.session.flush()
+        elif sorted(alliance.owner_ids) != sorted(owner_ids) and owner_ids:
+            alliance.owner_ids = sorted(owner_ids)
+        return alliance
+
+    async def list_for_owner(self, user_id: int) -> list[Alliance]:
+        rows = await self.session.scalars(select(Alliance).order_by(Alliance.id))
+        return [a for a in rows if user_id in a.owner_ids]
+
+
+class ChatRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, chat_id: int) -> Chat | None:
+        return await self.session.get(Chat, chat_id)
+
+    async def upsert(self, chat_id: int, **fields: Any) -> Chat:
+        chat = await self.session.get(Chat, chat_id)
+        if chat is None:
+            chat = Chat(id=chat_id, **fields)
+            self.session.add(chat)
+        else:
+            for key, value in fields.items():
+                setattr(chat, key, value)
+        await self.session.flush()
+        return chat
+
+    async def list_active(self, alliance_id: int) -> list[Chat]:
+        rows = await self.session.scalars(
+            select(Chat)
+            .where(Chat.alliance_id == alliance_id, Chat.status == "active")
+            .order_by(Chat.id)
+        )
+        return list(rows)
+
+    async def migrate(self, old_id: int, new_id: int, tables: tuple[type[Base], ...]) -> Chat:
+        """Move a group's data to its supergroup id; the old row stays as a pointer."""
+        old = await self.session.get(Chat, old_id)
+        new = await self.session.get(Chat, new_id)
+        if old is None:
+            return new if new is not None else await self.upsert(new_id, type="supergroup")
+        if new is None:
+            copied = {
+                c.key: getattr(old, c.key)
+                for c in Chat.__mapper__.column_attrs
+                if c.key not in ("id", "created_at", "updated_at", "migrated_to")
+            }
+            new = Chat(id=new_id, **copied)
+            new.type = "supergroup"
+            self.session.add(new)
+            await self.session.flush()
+        for table in tables:
+            column = table.__table__.c.chat_id  # type: ignore[attr-defined]
+            await self.session.execute(
+                update(table).where(column == old_id).values(chat_id=new_id)
+            )
+        old.status = "migrated"
+        old.migrated_to = new_id
+        await self.session.flush()
+        return new
+
+
+class MemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, chat_id: int, user_id: int) -> Member | None:
+        return await self.session.get(Member, (chat_id, user_id))
+
+    async def record_join(
+        self,
+        chat_id: int,
+        user_id: int,
+        *,
+        at: datetime,
+        invited_by: int | None,
+        invite_link: str | None,
+    ) -> Member:
+        member = await self.get(chat_id, user_id)
+        if member is None:
+            member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
+            self.session.add(member)
+        member.status = "member"
+        member.joined_at = at
+        member.left_at = None
+        if invited_by is not None and invited_by != user_id:
+            member.invited_by = invited_by
+        if invite_link is not None:
+            member.invite_link = invite_link
+        await self.session.flush()
+        return member
+
+    async def record_leave(self, chat_id: int, user_id: int, *, at: datetime, status: str) -> None:
+        member = await self.get(chat_id, user_id)
+        if member is None:
+            member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
+            self.session.add(member)
+        member.status = status
+        member.left_at = at
+        await self.session.flush()
+
+    async def touch(self, chat_id: int, user_id: int, *, at: datetime) -> Member:
+        """Note a message from the member, creating the row the first time they are seen."""
+        member = await self.get(chat_id, user_id)
+        if member is None:
+            member = Member(chat_id=chat_id, user_id=user_id, first_seen=at, status="member")
+            self.session.add(member)
+        member.messages_seen = (member.messages_seen or 0) + 1
+        member.last_message_at = at
+        await self.session.flush()
+        return member
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def remember(
+        self,
+        user_id: int,
+        *,
+        first_name: str,
+        last_name: str | None = None,
+        username: str | None = None,
+        is_bot: bool = False,
+        language_code: str | None = None,
+    ) -> None:
+        """Upsert what Telegram told us about an account, in one statement."""
+        values = {
+            "id": user_id,
+            "first_name": first_name[:255],
+            "last_name": last_name,
+            "username": username.lower() if username else None,
+            "is_bot": is_bot,
+            "language_code": language_code,
+            "updated_at": utcnow(),
+        }
+        stmt = _insert(self.session, TgUser).values(**values)
+        changed = {k: stmt.excluded[k] for k in values if k != "id"}
+        await self.session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed))
+
+    async def mark_started(self, user_id: int) -> None:
+        await self.session.execute(
+            update(TgUser).where(TgUser.id == user_id).values(started_bot=True)
+        )
+
+    async def get(self, user_id: int) -> TgUser | None:
+        return await self.session.get(TgUser, user_id)
+
+    async def find_by_username(self, username: str) -> TgUser | None:
+        name = username.removeprefix("@").lower()
+        return await self.session.scalar(
+            select(TgUser).where(TgUser.username == name).order_by(TgUser.updated_at.desc())
+        )
+
+
+class ProcessedUpdateRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def claim(self, update_id: int, *, at: datetime) -> bool:
+        """Record the update id; False when it was already processed."""
+        stmt = _insert(self.session, ProcessedUpdate).values(update_id=update_id, at=at)
+        result = await self.session.execute(
+            stmt.on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def prune(self, *, older_than: timedelta, now: datetime) -> int:
+        result = await self.session.execute(
+            delete(ProcessedUpdate).where(ProcessedUpdate.at < now - older_than)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

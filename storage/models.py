@@ -1,0 +1,197 @@
+"""SQLAlchemy models: the tables of the data model in ARCHITECTURE.md.
+
+Telegram ids are 64-bit everywhere. Times are stored as UTC and always read back timezone-aware.
+Constraint names follow one naming convention so that Alembic migrations stay stable.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and returned timezone-aware, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JsonType}
+
+
+class Alliance(Base):
+    """A set of groups run by one owner; blacklist and settings are scoped to it."""
+
+    __tablename__ = "alliance"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200))
+    owner_ids: Mapped[list[int]] = mapped_column(JsonType, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Chat(Base):
+    """A Telegram group the bot is in (or was asked into)."""
+
+    __tablename__ = "chat"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    alliance_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alliance.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(255), default="")
+    type: Mapped[str] = mapped_column(String(16), default="supergroup")
+    username: Mapped[str | None] = mapped_column(String(64))
+    # active: serving the alliance; pending: waiting for an owner's approval; left: bot gone.
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    rules_text: Mapped[str | None] = mapped_column(Text)
+    welcome_template: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    member_count: Mapped[int | None] = mapped_column(Integer)
+    bot_status: Mapped[str | None] = mapped_column(String(16))
+    bot_rights: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    migrated_to: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TgUser(Base):
+    """An account the bot has seen, so admins can name it by @username."""
+
+    __tablename__ = "tg_user"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    first_name: Mapped[str] = mapped_column(String(255), default="")
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    is_bot: Mapped[bool] = mapped_column(default=False)
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    started_bot: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Member(Base):
+    """A user's membership of one chat: when they came, who brought them, where they stand."""
+
+    __tablename__ = "member"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chat.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16), default="member")
+    first_seen: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime | None] = mapped_column()
+    left_at: Mapped[datetime | None] = mapped_column()
+    invited_by: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    invite_link: Mapped[str | None] = mapped_column(String(255))
+    messages_seen: Mapped[int] = mapped_column(Integer, default=0)
+    last_message_at: Mapped[datetime | None] = mapped_column()
+    roles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ModerationLog(Base):
+    """Everything that was decided, with who, about whom, where and why."""
+
+    __tablename__ = "moderation_log"
+    __table_args__ = (Index("ix_moderation_log_chat_at", "chat_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    target_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(32))
+    reasons: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Outbox(Base):
+    """A Bot API call that changes a chat, written with the decision and drained by the executor."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # pending -> sending -> done | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class PostedMessage(Base):
+    """The bot's latest message of a kind in a chat (e.g. the welcome), to replace it later."""
+
+    __tablename__ = "posted_message"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    posted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Update ids already handled, so a redelivered update is ignored; pruned after a day."""
+
+    __tablename__ = "processed_update"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
