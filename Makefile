@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrate clean
+.PHONY: run test lint bench migrate clean texts
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+
+# Refresh the translation catalogs after changing texts; then fill in the new msgstr lines.
+texts: $(STAMP)
+	$(VENV)/bin/pybabel extract --no-location -k tr:2 -k N_ -o bot/locales/messages.pot bot handlers
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i bot/locales/messages.pot -d bot/locales -D messages

@@ -17,10 +17,14 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes
 from telegram.request import HTTPXRequest
 
 import handlers
+from bot.caches import AdminCache
 from bot.context import BotContext, Services, UpdateProcessor
+from bot.detector import Detector
 from bot.executor import Executor
 from bot.ratelimit import SendLimiter
+from bot.reports import report_job
 from bot.settings import Settings
+from handlers.private import register_menus
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository
 
@@ -72,6 +76,7 @@ async def _post_init(app: BotApplication) -> None:
     services.engine = engine
     services.sessions = create_session_factory(engine)
     services.seen_users = {}
+    services.admin_cache = AdminCache()
     async with services.sessions() as session:
         alliance = await AllianceRepository(session).get_default(
             settings.owner_ids, timezone=settings.timezone, language=settings.default_language
@@ -81,10 +86,21 @@ async def _post_init(app: BotApplication) -> None:
         services.owners = {}
         for owner_id in alliance.owner_ids:
             services.owners.setdefault(owner_id, set()).add(alliance.id)
+    services.detector = Detector()
+    await services.detector.retrain(services.sessions)
+    assert app.job_queue is not None
+    services.jobs = app.job_queue
+    app.job_queue.run_repeating(report_job, interval=60, first=10, name="blacklist-report")
+    app.job_queue.run_repeating(_retrain_job, interval=300, first=300, name="detector-refresh")
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
     services.executor = Executor(app.bot, services.sessions, limiter)
     services.executor.start()
+    await register_menus(app.bot, settings.default_language)
     log.info("bot @%s ready; owners %s", app.bot.username, sorted(services.owners))
+
+
+async def _retrain_job(context: BotContext) -> None:
+    await context.services.detector.retrain_if_changed(context.services.sessions)
 
 
 async def _post_shutdown(app: BotApplication) -> None:
@@ -110,7 +126,9 @@ async def running(app: BotApplication, *, webhook: bool = False) -> AsyncIterato
             await server.start()
         else:
             assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+            )
         try:
             yield app
         finally:

@@ -11,6 +11,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     db.add_argument("revision", nargs="?", default=None)
     sandbox = sub.add_parser("sandbox", help="try the bot against the local Bot API sandbox")
     sandbox.add_argument("--script", help="a scenario file to run instead of the console")
+    spam = sub.add_parser("spam", help="labeled data for the ad detector")
+    spam.add_argument("action", choices=("train", "evaluate"))
+    spam.add_argument("file", help="JSON Lines or CSV (label,text) of labeled messages")
+    black = sub.add_parser("blacklist", help="import or export the blacklist")
+    black.add_argument("action", choices=("import", "export"))
+    black.add_argument("file", nargs="?", help="a .csv or .json file (export: - or none = stdout)")
     return parser
 
 
@@ -69,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if command == "db":
             return asyncio.run(_db(settings, args.action, args.revision))
+        if command in ("spam", "blacklist"):
+            return asyncio.run(_data(settings, command, args.action, args.file))
         if command == "sandbox" or (command == "run" and settings.bot_token is None):
             from bot.sandbox_cli import run_sandbox
 
@@ -95,6 +104,26 @@ async def _db(settings: Settings, action: str, revision: str | None) -> int:
             print(difference)
         return 1 if differences else 0
     return 0
+
+
+async def _data(settings: Settings, command: str, action: str, file: str | None) -> int:
+    from bot import data_cli, migrate
+
+    await migrate.upgrade(settings.database_url)
+    url = settings.database_url
+    try:
+        if command == "spam":
+            run = data_cli.spam_train if action == "train" else data_cli.spam_evaluate
+            return await run(url, Path(file or ""))
+        if action == "export":
+            return await data_cli.blacklist_export(url, file)
+        if file is None:
+            print("error: blacklist import needs a FILE (.csv or .json)", file=sys.stderr)
+            return 2
+        return await data_cli.blacklist_import(url, Path(file))
+    except data_cli.DataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 async def _serve(settings: Settings) -> int:

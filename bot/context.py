@@ -19,8 +19,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import Update
-from telegram.ext import BaseUpdateProcessor, CallbackContext, ExtBot
+from telegram.ext import BaseUpdateProcessor, CallbackContext, ExtBot, JobQueue
 
+from bot.caches import AdminCache
+from bot.detector import Detector
 from bot.executor import Executor
 from bot.settings import Settings
 from storage.db import SessionFactory
@@ -43,9 +45,27 @@ class Services:
     owners: dict[int, set[int]]
     # user id -> (username, first name, last name) last written, to skip unchanged upserts
     seen_users: dict[int, tuple[str | None, str, str | None]]
+    admin_cache: AdminCache
+
+    detector: Detector
+    jobs: JobQueue[Any]
+    report_delay: float = 5.0
+    retrain_delay: float = 10.0
 
     def is_owner(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.owners
+
+    def wake_reports(self) -> None:
+        """Report new blacklist entries to the owners soon, in one batch."""
+        from bot.reports import report_job
+
+        if not self.jobs.get_jobs_by_name("blacklist-report-soon"):
+            self.jobs.run_once(report_job, self.report_delay, name="blacklist-report-soon")
+
+    def schedule_retrain(self) -> None:
+        """Retrain the detector soon from the labeled messages (debounced)."""
+        if not self.jobs.get_jobs_by_name("detector-retrain"):
+            self.jobs.run_once(_retrain_job, self.retrain_delay, name="detector-retrain")
 
 
 @dataclass
@@ -59,10 +79,24 @@ class UnitOfWork:
     failed: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
 
+    async def end_reads(self) -> None:
+        """Close the read transaction before a Bot API call (no call is made inside one).
+
+        Only valid before the first write of the update; loaded rows stay usable.
+        """
+        if self.session.new or self.session.dirty or self.session.deleted:
+            raise RuntimeError("end_reads after a write: make Bot API calls before writing")
+        await self.session.commit()
+
     async def queue(self, kind: str, chat_id: int, payload: dict[str, Any], **kw: Any) -> None:
         """Queue a Bot API call to be made once this update's transaction commits."""
         await OutboxRepository(self.session).add(kind, chat_id, payload, **kw)
         self.queued += 1
+
+
+async def _retrain_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+    services = context.bot_data
+    await services.detector.retrain(services.sessions)
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
@@ -126,13 +160,15 @@ class UpdateProcessor(BaseUpdateProcessor):
             uow = UnitOfWork(session=session)
             token = _current.set(uow)
             try:
-                fresh = await ProcessedUpdateRepository(session).claim(update.update_id, at=utcnow())
-                if not fresh:
+                processed = ProcessedUpdateRepository(session)
+                if await processed.seen(update.update_id):
                     log.info("update %s already processed: ignored", update.update_id)
                     coroutine.close()  # type: ignore[attr-defined]
                     return
                 await coroutine
-                if uow.failed:
+                # Claimed last, so that the write lock is taken as late as possible and a
+                # concurrent duplicate of the same update rolls back whole.
+                if uow.failed or not await processed.claim(update.update_id, at=utcnow()):
                     await session.rollback()
                     return
                 await session.commit()

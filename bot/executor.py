@@ -38,7 +38,11 @@ log = logging.getLogger(__name__)
 
 MESSAGE_KINDS = frozenset({"send_message", "send_photo", "send_document", "edit_message_text"})
 # Errors that mean the wanted state already holds: the call is done, not failed.
-ALREADY_DONE = ("message to delete not found", "message is not modified", "user_already_participant")
+ALREADY_DONE = (
+    "message to delete not found",
+    "message is not modified",
+    "user_already_participant",
+)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 
@@ -114,7 +118,7 @@ class Executor:
                 await asyncio.sleep(min(delay, 0.5))
 
     async def dispatch_ready(self) -> float:
-        """Start calls for the due head of every chat; return how long to wait before looking again."""
+        """Start the due head call of every chat; return how long to wait before looking again."""
         now = self.clock()
         async with self.sessions() as session:
             outbox = OutboxRepository(session)
@@ -217,7 +221,11 @@ class Executor:
             await session.commit()
 
     async def _follow_up(
-        self, outbox: OutboxRepository, posted: PostedMessageRepository, row: Outbox, message_id: int
+        self,
+        outbox: OutboxRepository,
+        posted: PostedMessageRepository,
+        row: Outbox,
+        message_id: int,
     ) -> None:
         """Replace the chat's previous message of the same kind; schedule self-deletion."""
         track = row.payload.get("track_as")

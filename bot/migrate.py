@@ -1,4 +1,4 @@
-"""Schema migrations from code: `upgrade`, `downgrade` and `check` run Alembic on an async engine."""
+"""Schema migrations from code: upgrade, downgrade and drift checks, on an async engine."""
 
 from __future__ import annotations
 
@@ -50,9 +50,7 @@ async def drift(url: str) -> list[object]:
         async with engine.connect() as connection:
 
             def go(sync_connection: Connection) -> list[object]:
-                context = MigrationContext.configure(
-                    sync_connection, opts={"compare_type": True}
-                )
+                context = MigrationContext.configure(sync_connection, opts={"compare_type": True})
                 return list(compare_metadata(context, Base.metadata))
 
             return await connection.run_sync(go)

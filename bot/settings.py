@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/groupkeeper.db"
 LANGUAGES = ("zh-CN", "en")
@@ -84,7 +83,9 @@ class Settings(BaseSettings):
             return "postgresql+asyncpg://" + value.split("://", 1)[1]
         if value.startswith("sqlite:///"):
             return "sqlite+aiosqlite:///" + value.split(":///", 1)[1]
-        if not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        if not (
+            value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
+        ):
             raise ValueError("must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
         return value
 
@@ -96,7 +97,9 @@ class Settings(BaseSettings):
     @field_validator("webhook_url")
     @classmethod
     def _https(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        if value is not None and not value.startswith(
+            ("https://", "http://127.0.0.1", "http://localhost")
+        ):
             raise ValueError("must be an https:// URL that Telegram can reach")
         return value
 
@@ -106,7 +109,7 @@ class Settings(BaseSettings):
         host, sep, port = value.rpartition(":")
         if not sep or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError("must be HOST:PORT, e.g. 0.0.0.0:8443")
-        if host not in ("localhost", "") :
+        if host not in ("localhost", ""):
             try:
                 ipaddress.ip_address(host.strip("[]"))
             except ValueError as exc:

@@ -1,12 +1,15 @@
 """Thin Telegram-facing handlers, registered as a pipeline of handler groups.
 
 -2  the bot's own membership and group upgrades (work even for chats not yet in an alliance)
--1  guards: drop chats outside any alliance, load the chat, remember senders
- 0  commands and features
+-1  guards: drop chats outside any alliance, load the chat
+ 0  the group's traffic: joins (welcome or ban), leaves, every message through moderation
+ 1  commands and buttons (a message moderation removed never reaches them)
+99  remember who was seen
 """
 
 from __future__ import annotations
 
+from telegram import Update
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -16,21 +19,66 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
-from telegram import Update
 
-from handlers import errors, guards, members, membership, private
+from handlers import (
+    admin,
+    blacklist,
+    errors,
+    group_rules,
+    guards,
+    members,
+    membership,
+    moderation,
+    private,
+)
+
+GROUP_COMMANDS = {
+    "warn": admin.cmd_warn,
+    "unwarn": admin.cmd_unwarn,
+    "warns": admin.cmd_warns,
+    "ban": admin.cmd_ban,
+    "unban": admin.cmd_unban,
+    "kick": admin.cmd_kick,
+    "mute": admin.cmd_mute,
+    "unmute": admin.cmd_unmute,
+    "del": admin.cmd_del,
+    "blacklist": blacklist.cmd_blacklist,
+    "unblacklist": blacklist.cmd_unblacklist,
+    "blacklisted": blacklist.cmd_blacklisted,
+    "inviter": blacklist.cmd_inviter,
+    "spam": blacklist.cmd_spam,
+    "rules": group_rules.cmd_rules,
+    "setrules": group_rules.cmd_setrules,
+    "setwelcome": group_rules.cmd_setwelcome,
+    "shadow": group_rules.cmd_shadow,
+}
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(ChatMemberHandler(membership.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER), -2)
+    my_member = ChatMemberHandler.MY_CHAT_MEMBER
+    app.add_handler(ChatMemberHandler(membership.on_my_chat_member, my_member), -2)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate), -2)
     app.add_handler(TypeHandler(Update, guards.on_update), -1)
 
-    app.add_handler(ChatMemberHandler(members.on_chat_member, ChatMemberHandler.CHAT_MEMBER), 1)
-    app.add_handler(MessageHandler(filters.StatusUpdate.NEW_CHAT_MEMBERS, members.on_new_members), 1)
-    app.add_handler(MessageHandler(filters.StatusUpdate.LEFT_CHAT_MEMBER, members.on_left_member), 1)
+    groups = filters.ChatType.GROUPS
+    app.add_handler(ChatMemberHandler(members.on_chat_member, ChatMemberHandler.CHAT_MEMBER), 0)
+    app.add_handler(
+        MessageHandler(groups & filters.StatusUpdate.NEW_CHAT_MEMBERS, members.on_new_members), 0
+    )
+    app.add_handler(
+        MessageHandler(groups & filters.StatusUpdate.LEFT_CHAT_MEMBER, members.on_left_member), 0
+    )
+    app.add_handler(
+        MessageHandler(groups & ~filters.StatusUpdate.ALL, moderation.on_group_message), 0
+    )
 
-    app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 0)
-    app.add_handler(CommandHandler("start", private.cmd_start, filters.ChatType.PRIVATE), 0)
-    app.add_handler(CommandHandler("help", private.cmd_help), 0)
+    new_message = filters.UpdateType.MESSAGE
+    for name, callback in GROUP_COMMANDS.items():
+        app.add_handler(CommandHandler(name, callback, groups & new_message), 1)
+    app.add_handler(CommandHandler("start", private.cmd_start, filters.ChatType.PRIVATE), 1)
+    app.add_handler(CommandHandler("help", private.cmd_help, new_message), 1)
+    app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)
+    app.add_handler(CallbackQueryHandler(blacklist.on_undo, pattern=r"^bl:undo:\d+:\d+$"), 1)
+
+    app.add_handler(TypeHandler(Update, guards.remember_sender), 99)
     app.add_error_handler(errors.on_error)

@@ -1,8 +1,9 @@
 """The first stage of every update: drop what is not ours and load the chat it belongs to.
 
-Runs in handler group -1, after the bot's own membership changes (group -2). A group or
-supergroup update is processed only when the chat serves an alliance; private chats always pass.
-Accounts seen are remembered (only when their name changed) so admins can name them by @username.
+`on_update` runs in handler group -1, after the bot's own membership changes (group -2). A group
+or supergroup update is processed only when the chat serves an alliance; private chats always
+pass. `remember_sender` runs last: accounts seen are remembered (only when their name changed) so
+admins can name them by @username.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ PSEUDO_SENDERS = frozenset({ANONYMOUS_ADMIN, SERVICE_NOTIFICATIONS, CHANNEL_BOT}
 
 async def on_update(update: Update, context: BotContext) -> None:
     uow = context.uow
-    await _remember_sender(update, context)
     chat = update.effective_chat
     if chat is None or chat.type not in GROUP_TYPES:
         return
@@ -36,7 +36,8 @@ async def on_update(update: Update, context: BotContext) -> None:
         row.title = chat.title or row.title
 
 
-async def _remember_sender(update: Update, context: BotContext) -> None:
+async def remember_sender(update: Update, context: BotContext) -> None:
+    """Last stage: note the sender's current name (a write, so it comes after any Bot API read)."""
     user = update.effective_user
     if user is None or user.id in PSEUDO_SENDERS:
         return

@@ -1,69 +1,75 @@
 """Members coming and going: who joined, who brought them, through which invite link, who left.
 
-Telegram reports a join twice (a chat_member update when the bot asks for them, and a service
+Telegram reports a join twice (a chat_member update, when the bot asks for them, and a service
 message with new_chat_members); both are recorded idempotently, and whichever names the inviter
-or the link wins. Other features (welcome, blacklist enforcement) listen to `JOINED` facts.
+or the link fills it in. Arrivals then go to the welcome (blacklisted ones are banned instead).
+A change of someone's admin status drops the chat's cached admin list.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from telegram import Update, User
+from telegram import Update
 
 from bot.context import BotContext
+from handlers import welcome
 from rules.membership import is_present
 from storage.groups import MemberRepository
 from storage.models import utcnow
 
 
-@dataclass(frozen=True)
-class Join:
-    user: User
-    invited_by: int | None
-    invite_link: str | None
-
-
-JOINED = "joined"  # key in UnitOfWork.facts: list[Join] seen in this update
-
-
 async def on_chat_member(update: Update, context: BotContext) -> None:
     change = update.chat_member
-    if change is None:
+    chat = context.uow.chat
+    if change is None or chat is None:
         return
+    old, new = change.old_chat_member, change.new_chat_member
+    user = new.user
+    if {"administrator", "creator"} & {old.status, new.status}:
+        context.services.admin_cache.drop(change.chat.id)
     members = MemberRepository(context.uow.session)
-    user = change.new_chat_member.user
-    was, now = is_present(change.old_chat_member.status), is_present(change.new_chat_member.status)
+    was, now = is_present(old.status), is_present(new.status)
     if now and not was:
         link = change.invite_link
         link_name = (link.name or link.invite_link) if link is not None else None
         inviter = change.from_user.id if change.from_user.id != user.id else None
         if inviter is None and link is not None and link.creator is not None:
-            inviter = link.creator.id
-        await members.record_join(
-            change.chat.id, user.id, at=utcnow(), invited_by=inviter, invite_link=link_name
+            if link.creator.id != context.bot.id:
+                inviter = link.creator.id
+        fresh = await members.record_join(
+            chat.id,
+            user.id,
+            at=utcnow(),
+            invited_by=inviter,
+            invite_link=link_name,
+            status=new.status,
         )
-        context.uow.facts.setdefault(JOINED, []).append(Join(user, inviter, link_name))
+        if fresh:
+            await welcome.on_joined(context, chat, [user])
     elif was and not now:
-        await members.record_leave(
-            change.chat.id, user.id, at=utcnow(), status=change.new_chat_member.status
-        )
+        await members.record_leave(chat.id, user.id, at=utcnow(), status=new.status)
+    elif now:
+        await members.set_status(chat.id, user.id, new.status)
 
 
 async def on_new_members(update: Update, context: BotContext) -> None:
     message = update.effective_message
-    if message is None or not message.new_chat_members:
+    chat = context.uow.chat
+    if message is None or chat is None or not message.new_chat_members:
         return
     members = MemberRepository(context.uow.session)
     adder = message.from_user
+    arrived = []
     for user in message.new_chat_members:
         if user.id == context.bot.id:
             continue
         inviter = adder.id if adder is not None and adder.id != user.id else None
-        await members.record_join(
-            message.chat.id, user.id, at=utcnow(), invited_by=inviter, invite_link=None
+        fresh = await members.record_join(
+            chat.id, user.id, at=utcnow(), invited_by=inviter, invite_link=None, status="member"
         )
-        context.uow.facts.setdefault(JOINED, []).append(Join(user, inviter, None))
+        if fresh:
+            arrived.append(user)
+    if arrived:
+        await welcome.on_joined(context, chat, arrived)
 
 
 async def on_left_member(update: Update, context: BotContext) -> None:

@@ -68,7 +68,10 @@ async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[st
         language = row.language or (alliance.language if alliance else language)
         text = tr(language, "Hello! I now look after this group for its owner.")
         if change.new_chat_member.status != "administrator":
-            text += "\n" + tr(language, "Please make me an admin with the rights to delete messages, ban users and invite users.")
+            text += "\n" + tr(
+                language,
+                "Please make me an admin with the rights to delete messages, ban users and invite users.",
+            )
         await uow.queue("send_message", chat.id, {"text": text})
         await _log(uow, change, "bot_joined")
     elif decision is Admission.AWAIT_APPROVAL:
@@ -95,7 +98,10 @@ async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[st
         await _log(uow, change, "bot_awaiting_approval")
     else:
         await chats.upsert(chat.id, status="left", alliance_id=None, **fields)
-        text = tr(language, "I am not authorised to serve this group, so I am leaving. Only the owner can add me.")
+        text = tr(
+            language,
+            "I am not authorised to serve this group, so I am leaving. Only the owner can add me.",
+        )
         await uow.queue("send_message", chat.id, {"text": text})
         await uow.queue("leave_chat", chat.id, {})
         await _log(uow, change, "bot_refused")
@@ -132,7 +138,11 @@ async def on_approval(update: Update, context: BotContext) -> None:
     if verdict == "ok":
         row.status = "active"
         row.alliance_id = sorted(services.owners[query.from_user.id])[0]
-        await uow.queue("send_message", chat_id, {"text": tr(language, "Hello! I now look after this group for its owner.")})
+        await uow.queue(
+            "send_message",
+            chat_id,
+            {"text": tr(language, "Hello! I now look after this group for its owner.")},
+        )
         answer = tr(language, "Approved: I now serve “{title}”.", title=row.title)
     else:
         row.status = "left"

@@ -1,43 +1,119 @@
-"""The private chat with the bot: /start and /help."""
+"""/start and /help, and the command menus Telegram shows per scope and language."""
 
 from __future__ import annotations
 
-from telegram import Update
+import logging
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
 
 from bot.context import BotContext
-from bot.i18n import normalise_language, tr
+from bot.i18n import LANGUAGES, N_, normalise_language, tr
+from handlers import group_rules
+from handlers.authority import may_moderate
 from storage.groups import UserRepository
+
+log = logging.getLogger(__name__)
+
+MEMBER_COMMANDS = [
+    ("rules", N_("show the group rules")),
+    ("help", N_("what I can do for you")),
+]
+ADMIN_COMMANDS = [
+    ("warn", N_("warn a member (reply)")),
+    ("unwarn", N_("remove a member's latest warning")),
+    ("warns", N_("list a member's warnings")),
+    ("spam", N_("delete an ad, warn, and teach the detector (reply)")),
+    ("del", N_("delete a message (reply)")),
+    ("mute", N_("mute a member: 10m, 2h, 3d")),
+    ("unmute", N_("let a member speak again")),
+    ("kick", N_("remove a member from this group")),
+    ("ban", N_("ban from this group")),
+    ("unban", N_("lift a ban in this group")),
+    ("blacklist", N_("ban from all our groups, for good")),
+    ("unblacklist", N_("lift a blacklist in all groups")),
+    ("blacklisted", N_("list the blacklist")),
+    ("inviter", N_("who invited a member, and their record")),
+    ("setrules", N_("set the group rules")),
+    ("setwelcome", N_("set or preview the welcome")),
+    ("shadow", N_("shadow mode on or off: decide but do not act")),
+]
+PRIVATE_COMMANDS = [
+    ("start", N_("start talking to me")),
+    ("help", N_("what I can do for you")),
+]
 
 
 def language_for(update: Update, context: BotContext) -> str:
-    """The language to answer in: the chat's, else the user's Telegram language, else the default."""
+    """The chat's language in a group; the user's own in private, else the default."""
     default = context.services.settings.default_language
     uow = context.uow
-    if uow.chat is not None and uow.chat.language:
-        return uow.chat.language
-    if uow.chat is None and update.effective_user is not None:
-        return normalise_language(update.effective_user.language_code, default)
-    if uow.alliance is not None:
-        return uow.alliance.language
-    return default
+    if uow.chat is not None:
+        return uow.chat.language or (uow.alliance.language if uow.alliance else default)
+    user = update.effective_user
+    return normalise_language(user.language_code if user else None, default)
 
 
 async def cmd_start(update: Update, context: BotContext) -> None:
     user = update.effective_user
-    if user is None or update.effective_chat is None:
+    chat = update.effective_chat
+    if user is None or chat is None:
         return
     await UserRepository(context.uow.session).mark_started(user.id)
+    args = context.args or []
+    if args and args[0].startswith("rules_") and args[0][6:].lstrip("-").isdigit():
+        await group_rules.rules_in_private(update, context, int(args[0][6:]))
+        return
     lang = language_for(update, context)
     if context.services.is_owner(user.id):
-        text = tr(lang, "Welcome back. Add me to your groups as an admin and I will look after them.")
+        text = tr(
+            lang, "Welcome back. Add me to your groups as an admin and I will look after them."
+        )
     else:
-        text = tr(lang, "Hello! I look after community groups. Group rules and notices will reach you here.")
-    await context.uow.queue("send_message", update.effective_chat.id, {"text": text})
+        text = tr(
+            lang,
+            "Hello! I look after community groups. Group rules and notices will reach you here.",
+        )
+    await context.uow.queue("send_message", chat.id, {"text": text})
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
-    if update.effective_chat is None:
+    chat = update.effective_chat
+    if chat is None:
         return
     lang = language_for(update, context)
-    text = tr(lang, "Commands:\n/start - start talking to me\n/help - this list")
-    await context.uow.queue("send_message", update.effective_chat.id, {"text": text})
+    if context.uow.chat is None:
+        commands = PRIVATE_COMMANDS
+    elif await may_moderate(update, context):
+        commands = MEMBER_COMMANDS + ADMIN_COMMANDS
+    else:
+        commands = MEMBER_COMMANDS
+    lines = [tr(lang, "Commands you can use here:")]
+    lines += [f"/{name} — {tr(lang, about)}" for name, about in commands]
+    await context.uow.queue("send_message", chat.id, {"text": "\n".join(lines)})
+
+
+async def register_menus(bot: ExtBot[None], default_language: str) -> None:
+    """Command menus per scope, in both languages (the default one also without a language)."""
+    scopes = [
+        (BotCommandScopeAllGroupChats(), MEMBER_COMMANDS),
+        (BotCommandScopeAllChatAdministrators(), MEMBER_COMMANDS + ADMIN_COMMANDS),
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+    ]
+    for scope, commands in scopes:
+        for language in (*LANGUAGES, None):
+            lang = language or default_language
+            menu = [BotCommand(name, tr(lang, about)) for name, about in commands]
+            code = language.split("-")[0] if language else None
+            try:
+                await bot.set_my_commands(menu, scope=scope, language_code=code)
+            except TelegramError as exc:  # menus are a convenience: never block the start
+                log.warning("could not set command menus: %s", exc)
+                return

@@ -23,16 +23,18 @@ def _insert(session: AsyncSession, table: type[Base]) -> Any:
     return sqlite_insert(table)
 
 
-class AllianceRepository:
+class Repository:
+    """Base of the repositories: one session, owned (and committed) by the caller."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+
+class AllianceRepository(Repository):
     async def get(self, alliance_id: int) -> Alliance | None:
         return await self.session.get(Alliance, alliance_id)
 
-    async def get_default(
-        self, owner_ids: list[int], *, timezone: str, language: str
-    ) -> Alliance:
+    async def get_default(self, owner_ids: list[int], *, timezone: str, language: str) -> Alliance:
         """The deployment's first alliance, created for OWNER_IDS on first use."""
         alliance = await self.session.scalar(select(Alliance).order_by(Alliance.id).limit(1))
         if alliance is None:
@@ -45,15 +47,15 @@ class AllianceRepository:
             alliance.owner_ids = sorted(owner_ids)
         return alliance
 
+    async def list_all(self) -> list[Alliance]:
+        return list(await self.session.scalars(select(Alliance).order_by(Alliance.id)))
+
     async def list_for_owner(self, user_id: int) -> list[Alliance]:
         rows = await self.session.scalars(select(Alliance).order_by(Alliance.id))
         return [a for a in rows if user_id in a.owner_ids]
 
 
-class ChatRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class ChatRepository(Repository):
     async def get(self, chat_id: int) -> Chat | None:
         return await self.session.get(Chat, chat_id)
 
@@ -93,20 +95,15 @@ class ChatRepository:
             self.session.add(new)
             await self.session.flush()
         for table in tables:
-            column = table.__table__.c.chat_id  # type: ignore[attr-defined]
-            await self.session.execute(
-                update(table).where(column == old_id).values(chat_id=new_id)
-            )
+            column = table.__table__.c.chat_id
+            await self.session.execute(update(table).where(column == old_id).values(chat_id=new_id))
         old.status = "migrated"
         old.migrated_to = new_id
         await self.session.flush()
         return new
 
 
-class MemberRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class MemberRepository(Repository):
     async def get(self, chat_id: int, user_id: int) -> Member | None:
         return await self.session.get(Member, (chat_id, user_id))
 
@@ -118,20 +115,37 @@ class MemberRepository:
         at: datetime,
         invited_by: int | None,
         invite_link: str | None,
-    ) -> Member:
+        status: str = "member",
+        fresh_within: timedelta = timedelta(minutes=2),
+    ) -> bool:
+        """Record an arrival; True when it is a new arrival (not the second report of one join)."""
         member = await self.get(chat_id, user_id)
+        fresh = True
         if member is None:
             member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
             self.session.add(member)
-        member.status = "member"
-        member.joined_at = at
+        elif member.status in ("member", "administrator", "creator", "restricted") and (
+            member.joined_at is not None and at - member.joined_at < fresh_within
+        ):
+            fresh = False
+        if fresh:
+            member.joined_at = at
+        member.status = status
         member.left_at = None
         if invited_by is not None and invited_by != user_id:
             member.invited_by = invited_by
         if invite_link is not None:
             member.invite_link = invite_link
         await self.session.flush()
-        return member
+        return fresh
+
+    async def set_status(self, chat_id: int, user_id: int, status: str) -> None:
+        member = await self.get(chat_id, user_id)
+        if member is None:
+            member = Member(chat_id=chat_id, user_id=user_id, first_seen=utcnow())
+            self.session.add(member)
+        member.status = status
+        await self.session.flush()
 
     async def record_leave(self, chat_id: int, user_id: int, *, at: datetime, status: str) -> None:
         member = await self.get(chat_id, user_id)
@@ -154,10 +168,7 @@ class MemberRepository:
         return member
 
 
-class UserRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class UserRepository(Repository):
     async def remember(
         self,
         user_id: int,
@@ -192,14 +203,16 @@ class UserRepository:
 
     async def find_by_username(self, username: str) -> TgUser | None:
         name = username.removeprefix("@").lower()
-        return await self.session.scalar(
+        user: TgUser | None = await self.session.scalar(
             select(TgUser).where(TgUser.username == name).order_by(TgUser.updated_at.desc())
         )
+        return user
 
 
-class ProcessedUpdateRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class ProcessedUpdateRepository(Repository):
+    async def seen(self, update_id: int) -> bool:
+        found = await self.session.get(ProcessedUpdate, update_id)
+        return found is not None
 
     async def claim(self, update_id: int, *, at: datetime) -> bool:
         """Record the update id; False when it was already processed."""

@@ -195,3 +195,55 @@ class ProcessedUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Warning(Base):
+    """A warning given to a member; it counts toward the blacklist until it expires or is lifted."""
+
+    __tablename__ = "warning"
+    __table_args__ = (Index("ix_warning_alliance_user", "alliance_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BlacklistEntry(Base):
+    """An account barred from every group of an alliance, with the evidence for it."""
+
+    __tablename__ = "blacklist"
+
+    alliance_id: Mapped[int] = mapped_column(
+        ForeignKey("alliance.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    added_by: Mapped[int | None] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[int | None] = mapped_column(BigInteger)
+    # the owner has been told (reports are batched, so a wave is one message)
+    reported_at: Mapped[datetime | None] = mapped_column()
+
+
+class LabeledMessage(Base):
+    """A message labeled by people (admin feedback, undo, import): detector training data."""
+
+    __tablename__ = "labeled_message"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    text: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(8))  # spam | ham
+    source: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.groups import Repository
 from storage.models import Outbox, PostedMessage, utcnow
 
 # The kinds the executor knows; each maps to one Bot API method.
@@ -33,10 +33,7 @@ KINDS = frozenset(
 )
 
 
-class OutboxRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
+class OutboxRepository(Repository):
     async def add(
         self,
         kind: str,
@@ -70,7 +67,7 @@ class OutboxRepository:
         return list(rows)
 
     async def retrying_heads(self, *, now: datetime) -> dict[int, int]:
-        """Per chat, the oldest row waiting to be retried: later rows of that chat wait behind it."""
+        """Per chat, the oldest row waiting for a retry: later rows of that chat wait behind it."""
         rows = await self.session.execute(
             select(Outbox.chat_id, func.min(Outbox.id))
             .where(Outbox.status == "pending", Outbox.attempts > 0, Outbox.not_before > now)
@@ -79,9 +76,10 @@ class OutboxRepository:
         return {int(chat_id): int(row_id) for chat_id, row_id in rows.all()}
 
     async def next_due(self) -> datetime | None:
-        return await self.session.scalar(
+        due: datetime | None = await self.session.scalar(
             select(func.min(Outbox.not_before)).where(Outbox.status.in_(("pending", "sending")))
         )
+        return due
 
     async def mark_sending(self, row_id: int) -> None:
         await self.session.execute(
@@ -119,6 +117,33 @@ class OutboxRepository:
             .values(chat_id=new_chat_id)
         )
 
+    async def find_pending_tracked(self, chat_id: int, key: str, *, after: datetime) -> Outbox | None:
+        """A queued message of a tracked kind (e.g. the welcome) not due before `after`."""
+        rows = await self.session.scalars(
+            select(Outbox)
+            .where(
+                Outbox.chat_id == chat_id,
+                Outbox.status == "pending",
+                Outbox.attempts == 0,
+                Outbox.not_before > after,
+                Outbox.kind == "send_message",
+            )
+            .order_by(Outbox.id.desc())
+        )
+        for row in rows:
+            if row.payload.get("track_as") == key:
+                return row
+        return None
+
+    async def update_pending_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
+        """Change a queued row's payload if the executor has not taken it yet."""
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
+            .values(payload=payload)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def get(self, row_id: int) -> Outbox | None:
         return await self.session.get(Outbox, row_id)
 
@@ -129,17 +154,16 @@ class OutboxRepository:
         return {status: int(n) for status, n in rows.all()}
 
 
-class PostedMessageRepository:
+class PostedMessageRepository(Repository):
     """The bot's current message of a kind per chat (e.g. "welcome"), replaced when reposted."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
 
     async def replace(self, chat_id: int, key: str, message_id: int, *, at: datetime) -> int | None:
         """Store the new message id and return the one it replaces, if any."""
         row = await self.session.get(PostedMessage, (chat_id, key))
         if row is None:
-            self.session.add(PostedMessage(chat_id=chat_id, key=key, message_id=message_id, posted_at=at))
+            self.session.add(
+                PostedMessage(chat_id=chat_id, key=key, message_id=message_id, posted_at=at)
+            )
             await self.session.flush()
             return None
         previous = row.message_id

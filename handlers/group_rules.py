@@ -1,0 +1,169 @@
+"""The group's rules and welcome: /rules for everyone; /setrules, /setwelcome and /shadow for
+admins; the rules in a private chat through the welcome's button (/start rules_<chat id>)."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot.context import BotContext
+from bot.i18n import normalise_language, tr
+from handlers import actions
+from handlers.commands import admin_command, language, reply, usage, usage_text
+from handlers.welcome import welcome_payload
+from rules.welcome import TemplateError, check_template
+from storage.groups import ChatRepository
+from storage.policy import GroupPolicy
+
+MAX_RULES = 3500
+
+
+def _command_body(update: Update) -> str:
+    """Everything after the command word, line breaks kept."""
+    message = update.effective_message
+    text = (message.text or "") if message is not None else ""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+async def cmd_rules(update: Update, context: BotContext) -> None:
+    chat = context.uow.chat
+    if chat is None:
+        return
+    lang = language(context)
+    text = tr(
+        lang, "Rules of “{title}”:\n{rules}", title=chat.title, rules=actions.rules_text(chat, lang)
+    )
+    await reply(update, context, text)
+
+
+@admin_command("setrules")
+async def cmd_setrules(update: Update, context: BotContext) -> None:
+    chat = context.uow.chat
+    message = update.effective_message
+    assert chat is not None and message is not None
+    body = _command_body(update)
+    if not body and message.reply_to_message is not None:
+        body = (message.reply_to_message.text or "").strip()
+    if not body:
+        await usage(update, context, "setrules")
+        return
+    lang = language(context)
+    if len(body) > MAX_RULES:
+        await reply(
+            update,
+            context,
+            tr(
+                lang,
+                "The rules are too long ({length} characters; at most {limit}).",
+                length=len(body),
+                limit=MAX_RULES,
+            ),
+        )
+        return
+    chat.rules_text = body
+    actions.log(
+        context.uow,
+        "set_rules",
+        chat_id=chat.id,
+        actor=message.from_user.id if message.from_user else None,
+        target=None,
+    )
+    await reply(
+        update,
+        context,
+        tr(lang, "Rules saved. Members will see them like this:\n\n{rules}", rules=body),
+    )
+
+
+@admin_command("setwelcome")
+async def cmd_setwelcome(update: Update, context: BotContext) -> None:
+    chat = context.uow.chat
+    message = update.effective_message
+    assert chat is not None and message is not None
+    lang = language(context)
+    body = _command_body(update)
+    policy = GroupPolicy.load(chat.policy)
+    sample = [message.from_user.full_name if message.from_user else "Alice"]
+    if not body:
+        preview = welcome_payload(context, chat, policy, sample)["text"]
+        await reply(
+            update,
+            context,
+            tr(lang, "Current welcome, as a newcomer sees it:\n\n{preview}", preview=preview)
+            + "\n\n"
+            + usage_text(lang, "setwelcome"),
+        )
+        return
+    try:
+        check_template(body)
+    except TemplateError as exc:
+        await usage(
+            update,
+            context,
+            "setwelcome",
+            tr(lang, "That template cannot be used: {error}", error=str(exc)),
+        )
+        return
+    chat.welcome_template = body
+    actions.log(
+        context.uow,
+        "set_welcome",
+        chat_id=chat.id,
+        actor=message.from_user.id if message.from_user else None,
+        target=None,
+    )
+    preview = welcome_payload(context, chat, policy, sample)["text"]
+    await reply(update, context, tr(lang, "Welcome saved. Preview:\n\n{preview}", preview=preview))
+
+
+@admin_command("shadow")
+async def cmd_shadow(update: Update, context: BotContext) -> None:
+    chat = context.uow.chat
+    assert chat is not None
+    args = [a.lower() for a in (context.args or [])]
+    if args not in (["on"], ["off"]):
+        await usage(update, context, "shadow")
+        return
+    lang = language(context)
+    policy = GroupPolicy.load(chat.policy)
+    policy.shadow_mode = args == ["on"]
+    chat.policy = policy.model_dump()
+    actions.log(
+        context.uow,
+        "shadow_" + args[0],
+        chat_id=chat.id,
+        actor=update.effective_user.id if update.effective_user else None,
+        target=None,
+    )
+    if policy.shadow_mode:
+        text = tr(
+            lang, "Shadow mode is on: I decide and log, but delete, warn and ban nothing here."
+        )
+    else:
+        text = tr(lang, "Shadow mode is off: I act on what I find.")
+    await reply(update, context, text)
+
+
+async def rules_in_private(update: Update, context: BotContext, chat_id: int) -> None:
+    """/start rules_<chat id>: the rules of that group, in the private chat."""
+    row = await ChatRepository(context.uow.session).get(chat_id)
+    private = update.effective_chat
+    if private is None:
+        return
+    user = update.effective_user
+    lang = (
+        row.language
+        if row is not None and row.language
+        else context.services.settings.default_language
+    )
+    if user is not None and user.language_code:
+        lang = normalise_language(user.language_code, lang)
+    if row is None or row.status != "active":
+        await context.uow.queue(
+            "send_message", private.id, {"text": tr(lang, "I do not know that group.")}
+        )
+        return
+    text = tr(
+        lang, "Rules of “{title}”:\n{rules}", title=row.title, rules=actions.rules_text(row, lang)
+    )
+    await context.uow.queue("send_message", private.id, {"text": text})

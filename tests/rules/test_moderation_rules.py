@@ -1,0 +1,107 @@
+import pytest
+
+from rules.membership import Admission, BotAdded, decide_admission
+from rules.moderation import (
+    MAX_RESTRICT_SECONDS,
+    InviterAction,
+    Step,
+    Target,
+    format_duration,
+    inviter_consequence,
+    next_step,
+    parse_duration,
+    protection,
+)
+from rules.welcome import TemplateError, check_template, join_names, render_welcome
+
+
+@pytest.mark.parametrize(
+    ("warnings", "limit", "step"),
+    [(1, 2, Step.WARN), (2, 2, Step.BLACKLIST), (3, 2, Step.BLACKLIST), (1, 1, Step.BLACKLIST),
+     (4, 5, Step.WARN), (1, 0, Step.BLACKLIST)],
+    ids=["first-of-two", "second-of-two", "past-limit", "limit-one", "under-five", "limit-zero-is-one"],
+)
+def test_next_step_ladder(warnings, limit, step):
+    assert next_step(warnings, limit) is step
+
+
+@pytest.mark.parametrize(
+    ("target", "why"),
+    [
+        (Target(1, "member"), None),
+        (Target(1, "restricted"), None),
+        (Target(1, "administrator"), "admin"),
+        (Target(1, "creator"), "admin"),
+        (Target(1, "member", is_owner=True), "owner"),
+        (Target(1, "member", is_bot_itself=True), "bot"),
+        (Target(1, "left"), None),
+    ],
+    ids=["member", "restricted", "admin", "creator", "owner", "bot", "left"],
+)
+def test_protection(target, why):
+    assert protection(target) == why
+
+
+@pytest.mark.parametrize(
+    ("strikes", "limit", "policy", "action"),
+    [
+        (1, 3, "blacklist", InviterAction.NONE),
+        (3, 3, "report", InviterAction.REPORT),
+        (3, 3, "restrict", InviterAction.RESTRICT),
+        (4, 3, "blacklist", InviterAction.BLACKLIST),
+        (3, 3, "nonsense", InviterAction.REPORT),
+    ],
+    ids=["under", "report", "restrict", "blacklist", "unknown-policy"],
+)
+def test_inviter_consequence(strikes, limit, policy, action):
+    assert inviter_consequence(strikes, limit, policy) is action
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("10m", 600), ("2h", 7200), ("3d", 259200), ("1w", 604800), ("5s", 30), ("45s", 45),
+     ("999d", MAX_RESTRICT_SECONDS), (" 2H ", 7200), ("10", None), ("m10", None), ("abc", None),
+     ("-5m", None), ("", None)],
+    ids=["minutes", "hours", "days", "week", "clamped-low", "seconds", "clamped-high", "spaces-upper",
+         "no-unit", "unit-first", "word", "negative", "empty"],
+)
+def test_parse_duration(text, seconds):
+    assert parse_duration(text) == seconds
+
+
+def test_format_duration():
+    assert [format_duration(s) for s in (600, 7200, 86400, 45, 90)] == ["10m", "2h", "1d", "45s", "90s"]
+
+
+@pytest.mark.parametrize(
+    ("adder", "policy", "expected"),
+    [(1, "leave", Admission.JOIN), (2, "leave", Admission.LEAVE), (2, "approve", Admission.AWAIT_APPROVAL)],
+    ids=["owner", "stranger-leave", "stranger-approve"],
+)
+def test_admission(adder, policy, expected):
+    assert decide_admission(BotAdded(adder, frozenset({1}), policy)) is expected
+
+
+def test_welcome_renders_wave():
+    text = render_welcome(
+        "欢迎 {name} 加入 {title}！\n{rules}", names=["小明", "Alice"], title="广州车友会", rules="1. 禁止广告"
+    )
+    assert text == "欢迎 小明, Alice 加入 广州车友会！\n1. 禁止广告"
+
+
+def test_welcome_names_shortened():
+    assert join_names([str(i) for i in range(25)]).endswith("+5")
+
+
+@pytest.mark.parametrize(
+    ("template", "error"),
+    [("Hi {nam}", "unknown placeholder: {nam}"), ("Hi {name", "broken braces"), ("{0}", "unknown")],
+    ids=["typo", "brace", "positional"],
+)
+def test_welcome_template_errors(template, error):
+    with pytest.raises(TemplateError, match=error):
+        check_template(template)
+
+
+def test_welcome_names_with_braces_are_safe():
+    assert render_welcome("Hi {name}", names=["{title}"], title="T", rules="") == "Hi {title}"
