@@ -14,9 +14,10 @@ from contextlib import asynccontextmanager
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
+from bot.activity import ActivityBuffer
 from bot.caches import AdminCache
 from bot.context import BotContext, Services, UpdateProcessor
 from bot.detector import Detector
@@ -24,9 +25,10 @@ from bot.executor import Executor
 from bot.ratelimit import SendLimiter
 from bot.reports import report_job
 from bot.settings import Settings
+from bot.state import StateCache
 from handlers.private import register_menus
 from storage.db import create_engine, create_session_factory
-from storage.groups import AllianceRepository
+from storage.groups import AllianceRepository, ProcessedUpdateRepository
 
 log = logging.getLogger(__name__)
 
@@ -43,25 +45,34 @@ ALLOWED_UPDATES = [
 BotApplication = Application  # type: ignore[type-arg]
 
 
-def build_application(settings: Settings, *, token: str | None = None) -> BotApplication:
-    """The Application for `settings`; nothing is opened until it is initialised."""
+def build_application(
+    settings: Settings, *, token: str | None = None, request: BaseRequest | None = None
+) -> BotApplication:
+    """The Application for `settings`; nothing is opened until it is initialised.
+
+    `request` replaces the HTTP client (benchmarks use an offline one).
+    """
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if secret is None:
         raise ValueError("BOT_TOKEN is not set")
     context_types = ContextTypes(context=BotContext, bot_data=Services)
     processor = UpdateProcessor()
-    app = (
+    builder = (
         ApplicationBuilder()
         .token(secret)
         .base_url(settings.telegram_api_base_url)
         .context_types(context_types)
         .concurrent_updates(processor)
-        .request(HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15))
-        .get_updates_request(HTTPXRequest(read_timeout=40, connect_timeout=10))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
-        .build()
     )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    else:
+        builder = builder.request(
+            HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15)
+        ).get_updates_request(HTTPXRequest(read_timeout=40, connect_timeout=10))
+    app = builder.build()
     services: Services = app.bot_data
     services.settings = settings
     processor.services = services
@@ -77,6 +88,11 @@ async def _post_init(app: BotApplication) -> None:
     services.sessions = create_session_factory(engine)
     services.seen_users = {}
     services.admin_cache = AdminCache()
+    async with services.sessions() as session:
+        latest = await ProcessedUpdateRepository(session).latest()
+    services.state = StateCache.empty(latest)
+    services.activity = ActivityBuffer(services.sessions)
+    services.activity.start()
     async with services.sessions() as session:
         alliance = await AllianceRepository(session).get_default(
             settings.owner_ids, timezone=settings.timezone, language=settings.default_language
@@ -107,19 +123,29 @@ async def _post_shutdown(app: BotApplication) -> None:
     services: Services = app.bot_data
     if hasattr(services, "executor"):
         await services.executor.stop()
+    if hasattr(services, "activity"):
+        await services.activity.stop()
     if hasattr(services, "engine"):
         await services.engine.dispose()
 
 
 @asynccontextmanager
-async def running(app: BotApplication, *, webhook: bool = False) -> AsyncIterator[BotApplication]:
-    """Initialise, start and feed the application; undo it all on exit, in reverse order."""
+async def running(
+    app: BotApplication, *, webhook: bool = False, feed: bool = True
+) -> AsyncIterator[BotApplication]:
+    """Initialise, start and feed the application; undo it all on exit, in reverse order.
+
+    With `feed=False` nothing fetches updates: the caller puts them on `app.update_queue`.
+    """
     await app.initialize()
     try:
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
-        if webhook:
+        server = None
+        if not feed:
+            pass
+        elif webhook:
             from bot.webhook import WebhookServer
 
             server = WebhookServer(app, app.bot_data.settings)
@@ -132,7 +158,7 @@ async def running(app: BotApplication, *, webhook: bool = False) -> AsyncIterato
         try:
             yield app
         finally:
-            if webhook:
+            if server is not None:
                 await server.stop()
             elif app.updater is not None and app.updater.running:
                 await app.updater.stop()

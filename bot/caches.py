@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 ADMINS_TTL = 600.0
 
@@ -65,3 +66,57 @@ class RecentTexts:
             del self._seen[key]
         if len(self._seen) > self.limit:
             self._seen.clear()
+
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class TtlCache(Generic[K, V]):  # noqa: UP046 - Python 3.11 has no type parameter syntax
+    """A small map whose entries expire after `ttl` seconds (and that never grows unbounded)."""
+
+    def __init__(self, ttl: float, limit: int = 100_000) -> None:
+        self.ttl = ttl
+        self.limit = limit
+        self._items: dict[K, tuple[float, V]] = {}
+
+    def get(self, key: K) -> V | None:
+        item = self._items.get(key)
+        if item is None or item[0] < time.monotonic():
+            return None
+        return item[1]
+
+    def put(self, key: K, value: V) -> None:
+        if len(self._items) >= self.limit:
+            self._items.clear()
+        self._items[key] = (time.monotonic() + self.ttl, value)
+
+    def drop(self, key: K) -> None:
+        self._items.pop(key, None)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+class RecentIds:
+    """Update ids processed by this process, plus the highest id stored before it started: an id
+    above that mark and not in the recent set cannot have been processed, so no query is needed.
+    """
+
+    def __init__(self, stored_max: int | None, limit: int = 200_000) -> None:
+        self.stored_max = stored_max if stored_max is not None else -1
+        self.limit = limit
+        self._ids: set[int] = set()
+        self._order: deque[int] = deque()
+
+    def add(self, update_id: int) -> None:
+        self._ids.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self.limit:
+            self._ids.discard(self._order.popleft())
+
+    def seen_here(self, update_id: int) -> bool:
+        return update_id in self._ids
+
+    def needs_lookup(self, update_id: int) -> bool:
+        return update_id <= self.stored_max and update_id not in self._ids

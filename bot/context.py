@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor, CallbackContext, ExtBot, JobQueue
 
+from bot.activity import ActivityBuffer
 from bot.caches import AdminCache
 from bot.detector import Detector
 from bot.executor import Executor
 from bot.settings import Settings
-from storage.db import SessionFactory
+from bot.state import StateCache
+from storage.db import SessionFactory, has_written
 from storage.groups import ProcessedUpdateRepository
 from storage.models import Alliance, Chat, utcnow
 from storage.outbox import OutboxRepository
@@ -46,6 +48,8 @@ class Services:
     # user id -> (username, first name, last name) last written, to skip unchanged upserts
     seen_users: dict[int, tuple[str | None, str, str | None]]
     admin_cache: AdminCache
+    activity: ActivityBuffer
+    state: StateCache
 
     detector: Detector
     jobs: JobQueue[Any]
@@ -97,6 +101,19 @@ class UnitOfWork:
 async def _retrain_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
     services = context.bot_data
     await services.detector.retrain(services.sessions)
+
+
+def _users_of(update: Update) -> set[int]:
+    """Every account an update is about: sender, joiners, the member whose status changed."""
+    users = {update.effective_user.id} if update.effective_user else set()
+    message = update.effective_message
+    if message is not None:
+        users.update(u.id for u in message.new_chat_members or ())
+        if message.left_chat_member is not None:
+            users.add(message.left_chat_member.id)
+    if update.chat_member is not None:
+        users.add(update.chat_member.new_chat_member.user.id)
+    return users
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
@@ -161,17 +178,35 @@ class UpdateProcessor(BaseUpdateProcessor):
             token = _current.set(uow)
             try:
                 processed = ProcessedUpdateRepository(session)
-                if await processed.seen(update.update_id):
+                activity = self.services.activity
+                recent = self.services.state.recent_ids
+                if recent.seen_here(update.update_id) or (
+                    recent.needs_lookup(update.update_id) and await processed.seen(update.update_id)
+                ):
                     log.info("update %s already processed: ignored", update.update_id)
                     coroutine.close()  # type: ignore[attr-defined]
                     return
                 await coroutine
+                if uow.failed:
+                    await session.rollback()
+                    return
+                recent.add(update.update_id)
+                if not has_written(session):
+                    # Nothing decided: no transaction to commit; the id goes with the next batch.
+                    await session.rollback()
+                    activity.note_processed(update.update_id)
+                    return
                 # Claimed last, so that the write lock is taken as late as possible and a
                 # concurrent duplicate of the same update rolls back whole.
-                if uow.failed or not await processed.claim(update.update_id, at=utcnow()):
+                if not await processed.claim(update.update_id, at=utcnow()):
                     await session.rollback()
                     return
                 await session.commit()
+                self.services.state.forget(
+                    update.effective_chat.id if update.effective_chat else None,
+                    uow.chat.alliance_id if uow.chat is not None else None,
+                    _users_of(update),
+                )
             finally:
                 _current.reset(token)
         if uow.queued:

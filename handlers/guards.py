@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
-from storage.groups import AllianceRepository, ChatRepository, UserRepository
+from storage.activity import SeenUser
 
 GROUP_TYPES = (TgChat.GROUP, TgChat.SUPERGROUP)
 ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
@@ -27,17 +27,16 @@ async def on_update(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type not in GROUP_TYPES:
         return
-    row = await ChatRepository(uow.session).get(chat.id)
+    row, alliance = await context.services.state.chat(uow.session, chat.id)
     if row is None or row.status != "active" or row.alliance_id is None:
         raise ApplicationHandlerStop
-    uow.chat = row
-    uow.alliance = await AllianceRepository(uow.session).get(row.alliance_id)
+    uow.chat, uow.alliance = row, alliance
     if row.title != (chat.title or row.title):
         row.title = chat.title or row.title
 
 
 async def remember_sender(update: Update, context: BotContext) -> None:
-    """Last stage: note the sender's current name (a write, so it comes after any Bot API read)."""
+    """Last stage: note the sender's current name, written with the next activity batch."""
     user = update.effective_user
     if user is None or user.id in PSEUDO_SENDERS:
         return
@@ -45,13 +44,10 @@ async def remember_sender(update: Update, context: BotContext) -> None:
     signature = (user.username, user.first_name, user.last_name)
     if seen.get(user.id) == signature:
         return
-    await UserRepository(context.uow.session).remember(
-        user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        is_bot=user.is_bot,
-        language_code=user.language_code,
+    context.services.activity.note_user(
+        SeenUser(
+            user.id, user.first_name, user.last_name, user.username, user.is_bot, user.language_code
+        )
     )
     if len(seen) > 100_000:
         seen.clear()

@@ -19,9 +19,8 @@ from handlers import actions
 from handlers.authority import is_anonymous_admin, member_status
 from handlers.guards import SERVICE_NOTIFICATIONS
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
-from storage.groups import MemberRepository
 from storage.models import Chat, Member, utcnow
-from storage.moderation import BlacklistRepository, WarningRepository
+from storage.moderation import WarningRepository
 from storage.policy import GroupPolicy
 
 MEDIA_FIELDS = (
@@ -47,20 +46,21 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     if is_anonymous_admin(message) or user.id == SERVICE_NOTIFICATIONS:
         return
     session = uow.session
-    if await BlacklistRepository(session).get_active(chat.alliance_id, user.id) is not None:
+    state = context.services.state
+    if await state.is_blacklisted(session, chat.alliance_id, user.id):
         await _remove_blacklisted(context, chat, message)
         raise ApplicationHandlerStop
     policy = GroupPolicy.load(chat.policy)
-    members = MemberRepository(session)
-    member = await members.get(chat.id, user.id)
+    member = await state.member(session, chat.id, user.id)
     now = utcnow()
     facts = message_facts(message)
-    verdict = await _judge(context, chat, policy, facts, member, now)
+    verdict = await _judge(context, chat, policy, facts, user.id, member, now)
     if verdict.action != "allow":
         exempt = user.id in policy.approved_users or await _is_admin(context, chat.id, user.id)
         if exempt:
             verdict = Verdict("allow", verdict.score, verdict.probability, verdict.reasons)
-    await members.touch(chat.id, user.id, at=now)
+    context.services.activity.note_message(chat.id, user.id, now)
+    state.count_message(chat.id, user.id, now)
     if verdict.action == "allow":
         return
     if verdict.action == "flag":
@@ -104,6 +104,7 @@ async def _judge(
     chat: Chat,
     policy: GroupPolicy,
     facts: MessageFacts,
+    user_id: int,
     member: Member | None,
     now: datetime,
 ) -> Verdict:
@@ -112,7 +113,7 @@ async def _judge(
     warnings = 0
     if member is not None and member.messages_seen >= detector.veteran_messages:
         warnings = await WarningRepository(context.uow.session).count_active(
-            chat.alliance_id, member.user_id, now=now
+            chat.alliance_id, user_id, now=now
         )
     sender = sender_facts(member, warnings, now)
     same_text = 0
@@ -188,6 +189,7 @@ def _slice(text: str, entity: MessageEntity) -> str:
 
 
 def sender_facts(member: Member | None, warnings: int, now: datetime) -> SenderFacts:
+    """What the group knows of the sender."""
     if member is None:
         return SenderFacts(messages_seen=0, joined_seconds_ago=None, days_clean=0.0)
     since = member.joined_at or member.first_seen

@@ -66,7 +66,9 @@ async def cmd_start(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if user is None or chat is None:
         return
-    await UserRepository(context.uow.session).mark_started(user.id)
+    await UserRepository(context.uow.session).mark_started(
+        user.id, first_name=user.first_name, username=user.username
+    )
     args = context.args or []
     if args and args[0].startswith("rules_") and args[0][6:].lstrip("-").isdigit():
         await group_rules.rules_in_private(update, context, int(args[0][6:]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import Alliance, Base, Chat, Member, ProcessedUpdate, TgUser, utcnow
 
 
-def _insert(session: AsyncSession, table: type[Base]) -> Any:
+def upsert(session: AsyncSession, table: type[Base]) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
     if session.bind.dialect.name == "postgresql":
         return pg_insert(table)
@@ -169,33 +169,17 @@ class MemberRepository(Repository):
 
 
 class UserRepository(Repository):
-    async def remember(
-        self,
-        user_id: int,
-        *,
-        first_name: str,
-        last_name: str | None = None,
-        username: str | None = None,
-        is_bot: bool = False,
-        language_code: str | None = None,
-    ) -> None:
-        """Upsert what Telegram told us about an account, in one statement."""
-        values = {
-            "id": user_id,
-            "first_name": first_name[:255],
-            "last_name": last_name,
-            "username": username.lower() if username else None,
-            "is_bot": is_bot,
-            "language_code": language_code,
-            "updated_at": utcnow(),
-        }
-        stmt = _insert(self.session, TgUser).values(**values)
-        changed = {k: stmt.excluded[k] for k in values if k != "id"}
-        await self.session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=changed))
-
-    async def mark_started(self, user_id: int) -> None:
+    async def mark_started(self, user_id: int, *, first_name: str, username: str | None) -> None:
+        """The user opened a private chat with the bot, so it may write to them."""
+        stmt = upsert(self.session, TgUser).values(
+            id=user_id,
+            first_name=first_name[:255],
+            username=username.lower() if username else None,
+            started_bot=True,
+            updated_at=utcnow(),
+        )
         await self.session.execute(
-            update(TgUser).where(TgUser.id == user_id).values(started_bot=True)
+            stmt.on_conflict_do_update(index_elements=["id"], set_={"started_bot": True})
         )
 
     async def get(self, user_id: int) -> TgUser | None:
@@ -210,13 +194,17 @@ class UserRepository(Repository):
 
 
 class ProcessedUpdateRepository(Repository):
+    async def latest(self) -> int | None:
+        latest: int | None = await self.session.scalar(select(func.max(ProcessedUpdate.update_id)))
+        return latest
+
     async def seen(self, update_id: int) -> bool:
         found = await self.session.get(ProcessedUpdate, update_id)
         return found is not None
 
     async def claim(self, update_id: int, *, at: datetime) -> bool:
         """Record the update id; False when it was already processed."""
-        stmt = _insert(self.session, ProcessedUpdate).values(update_id=update_id, at=at)
+        stmt = upsert(self.session, ProcessedUpdate).values(update_id=update_id, at=at)
         result = await self.session.execute(
             stmt.on_conflict_do_nothing(index_elements=["update_id"])
         )

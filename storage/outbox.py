@@ -117,7 +117,9 @@ class OutboxRepository(Repository):
             .values(chat_id=new_chat_id)
         )
 
-    async def find_pending_tracked(self, chat_id: int, key: str, *, after: datetime) -> Outbox | None:
+    async def find_pending_tracked(
+        self, chat_id: int, key: str, *, after: datetime
+    ) -> Outbox | None:
         """A queued message of a tracked kind (e.g. the welcome) not due before `after`."""
         rows = await self.session.scalars(
             select(Outbox)

@@ -1,0 +1,129 @@
+"""Read-through caches of what nearly every update reads: its chat and alliance, the alliance's
+blacklist, the sender's membership. A plain chat message then costs no database round trip.
+
+The database stays the source of truth: entries expire after a few seconds, and every update that
+wrote drops the entries it may have changed (`forget`), so within this process a change is seen at
+once and by other processes (the command line, later workers) within the expiry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
+
+from bot.caches import RecentIds, TtlCache
+from storage.models import Alliance, Base, BlacklistEntry, Chat, Member
+
+T = TypeVar("T", bound=Base)
+CHAT_TTL = 30.0
+BLACKLIST_TTL = 30.0
+MEMBER_TTL = 120.0
+
+
+def _snapshot(row: Base) -> dict[str, Any]:
+    return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
+
+
+async def _attach(session: AsyncSession, model: type[T], values: dict[str, Any]) -> T:
+    """A persistent instance in `session` built from cached values, without a query."""
+    row = model(**values)
+    make_transient_to_detached(row)
+    return await session.merge(row, load=False)
+
+
+@dataclass
+class StateCache:
+    chats: TtlCache[int, tuple[dict[str, Any], dict[str, Any] | None]]
+    blacklists: TtlCache[int, frozenset[int]]
+    # chat -> user -> membership snapshot
+    members: TtlCache[int, dict[int, dict[str, Any]]]
+    recent_ids: RecentIds
+
+    @classmethod
+    def empty(cls, stored_max_update: int | None) -> StateCache:
+        return cls(
+            chats=TtlCache(CHAT_TTL, 50_000),
+            blacklists=TtlCache(BLACKLIST_TTL, 10_000),
+            members=TtlCache(MEMBER_TTL, 20_000),
+            recent_ids=RecentIds(stored_max_update),
+        )
+
+    async def chat(
+        self, session: AsyncSession, chat_id: int
+    ) -> tuple[Chat | None, Alliance | None]:
+        cached = self.chats.get(chat_id)
+        if cached is None:
+            row = await session.get(Chat, chat_id)
+            if row is None:
+                return None, None
+            alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
+            self.chats.put(chat_id, (_snapshot(row), _snapshot(alliance) if alliance else None))
+            return row, alliance
+        chat = await _attach(session, Chat, cached[0])
+        alliance = await _attach(session, Alliance, cached[1]) if cached[1] else None
+        return chat, alliance
+
+    async def is_blacklisted(self, session: AsyncSession, alliance_id: int, user_id: int) -> bool:
+        ids = self.blacklists.get(alliance_id)
+        if ids is None:
+            rows = await session.scalars(
+                select(BlacklistEntry.user_id).where(
+                    BlacklistEntry.alliance_id == alliance_id, BlacklistEntry.revoked_at.is_(None)
+                )
+            )
+            ids = frozenset(rows)
+            self.blacklists.put(alliance_id, ids)
+        return user_id in ids
+
+    async def member(self, session: AsyncSession, chat_id: int, user_id: int) -> Member | None:
+        """The membership as last stored plus messages counted since (read-only, detached).
+
+        A chat's memberships are loaded together, once per MEMBER_TTL: one query per chat, not
+        one per sender.
+        """
+        members = self.members.get(chat_id)
+        if members is None:
+            rows = await session.scalars(select(Member).where(Member.chat_id == chat_id))
+            members = {row.user_id: _snapshot(row) for row in rows}
+            self.members.put(chat_id, members)
+        cached = members.get(user_id)
+        return Member(**cached) if cached is not None else None
+
+    def count_message(self, chat_id: int, user_id: int, at: datetime) -> None:
+        """Keep the cached count current between loads (the database gets it in batches)."""
+        members = self.members.get(chat_id)
+        if members is None:
+            return
+        cached = members.get(user_id)
+        if cached is None:
+            members[user_id] = {
+                "chat_id": chat_id,
+                "user_id": user_id,
+                "status": "member",
+                "first_seen": at,
+                "messages_seen": 1,
+                "last_message_at": at,
+                "joined_at": None,
+                "left_at": None,
+                "invited_by": None,
+                "invite_link": None,
+                "roles": {},
+            }
+        else:
+            cached["messages_seen"] += 1
+            cached["last_message_at"] = at
+
+    def forget(self, chat_id: int | None, alliance_id: int | None, user_ids: set[int]) -> None:
+        """Drop what an update that wrote may have changed."""
+        if chat_id is not None:
+            self.chats.drop(chat_id)
+            members = self.members.get(chat_id)
+            if members is not None and user_ids & members.keys():
+                self.members.drop(chat_id)
+        if alliance_id is not None:
+            self.blacklists.drop(alliance_id)
