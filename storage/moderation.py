@@ -176,7 +176,7 @@ class StrikeRepository(Repository):
             .where(
                 ModerationLog.action == STRIKE,
                 ModerationLog.target_id == inviter_id,
-                ModerationLog.details["invitee"].as_integer() == invitee_id,
+                ModerationLog.details["invitee"].as_numeric(20, 0) == invitee_id,
             )
         )
         if not already:
