@@ -45,6 +45,7 @@ ALREADY_DONE = (
 )
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
+BACKOFF_BASE = 2.0
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Executor:
     limiter: SendLimiter = field(default_factory=SendLimiter)
     concurrency: int = 16
     poll_interval: float = 1.0
+    backoff_base: float = BACKOFF_BASE
     stats: ExecutorStats = field(default_factory=ExecutorStats)
     clock: Callable[[], float] = time.monotonic
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -189,7 +191,7 @@ class Executor:
             if row.attempts + 1 >= MAX_ATTEMPTS:
                 await self._record_failed(row, f"gave up after {MAX_ATTEMPTS} tries: {exc.message}")
             else:
-                backoff = min(MAX_BACKOFF, 2.0 ** (row.attempts + 1))
+                backoff = min(MAX_BACKOFF, self.backoff_base ** (row.attempts + 1))
                 self.stats.retried += 1
                 await self._retry_later(row, backoff, f"{type(exc).__name__}: {exc.message}")
         else:
