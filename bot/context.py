@@ -83,6 +83,15 @@ class UnitOfWork:
     failed: bool = False
     facts: dict[str, Any] = field(default_factory=dict)
 
+    async def chat_for_update(self) -> Chat:
+        """The update's chat, loaded into this transaction so that changes to it are saved."""
+        if self.chat is None:
+            raise RuntimeError("no chat in this update")
+        row = await self.session.get(Chat, self.chat.id)
+        if row is None:
+            raise RuntimeError(f"chat {self.chat.id} vanished")
+        return row
+
     async def end_reads(self) -> None:
         """Close the read transaction before a Bot API call (no call is made inside one).
 

@@ -29,16 +29,17 @@ def _snapshot(row: Base) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
 
 
-async def _attach(session: AsyncSession, model: type[T], values: dict[str, Any]) -> T:
-    """A persistent instance in `session` built from cached values, without a query."""
-    row = model(**values)
-    make_transient_to_detached(row)
-    return await session.merge(row, load=False)
+def _detached(model: type[T], row: T) -> T:
+    """A copy of the row that belongs to no session: reading it never touches the database."""
+    copy = model(**_snapshot(row))
+    make_transient_to_detached(copy)
+    return copy
 
 
 @dataclass
 class StateCache:
-    chats: TtlCache[int, tuple[dict[str, Any], dict[str, Any] | None]]
+    chats: TtlCache[int, tuple[Chat, Alliance | None]]
+    warned: TtlCache[int, frozenset[int]]
     blacklists: TtlCache[int, frozenset[int]]
     # chat -> user -> membership snapshot
     members: TtlCache[int, dict[int, dict[str, Any]]]
@@ -49,6 +50,7 @@ class StateCache:
         return cls(
             chats=TtlCache(CHAT_TTL, 50_000),
             blacklists=TtlCache(BLACKLIST_TTL, 10_000),
+            warned=TtlCache(BLACKLIST_TTL, 10_000),
             members=TtlCache(MEMBER_TTL, 20_000),
             recent_ids=RecentIds(stored_max_update),
         )
@@ -56,17 +58,38 @@ class StateCache:
     async def chat(
         self, session: AsyncSession, chat_id: int
     ) -> tuple[Chat | None, Alliance | None]:
+        """The chat and its alliance, read-only (detached, shared between updates).
+
+        Code that changes the chat loads it into its session: `UnitOfWork.chat_for_update`.
+        """
         cached = self.chats.get(chat_id)
         if cached is None:
             row = await session.get(Chat, chat_id)
             if row is None:
                 return None, None
             alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
-            self.chats.put(chat_id, (_snapshot(row), _snapshot(alliance) if alliance else None))
-            return row, alliance
-        chat = await _attach(session, Chat, cached[0])
-        alliance = await _attach(session, Alliance, cached[1]) if cached[1] else None
-        return chat, alliance
+            cached = (_detached(Chat, row), _detached(Alliance, alliance) if alliance else None)
+            self.chats.put(chat_id, cached)
+        return cached
+
+    async def has_warnings(
+        self, session: AsyncSession, alliance_id: int, user_id: int, now: datetime
+    ) -> bool:
+        """Whether the user has an active warning in the alliance (one query per alliance)."""
+        ids = self.warned.get(alliance_id)
+        if ids is None:
+            rows = await session.scalars(
+                select(Warning.user_id)
+                .where(
+                    Warning.alliance_id == alliance_id,
+                    Warning.revoked_at.is_(None),
+                    Warning.expires_at > now,
+                )
+                .distinct()
+            )
+            ids = frozenset(rows)
+            self.warned.put(alliance_id, ids)
+        return user_id in ids
 
     async def is_blacklisted(self, session: AsyncSession, alliance_id: int, user_id: int) -> bool:
         ids = self.blacklists.get(alliance_id)
@@ -127,3 +150,4 @@ class StateCache:
                 self.members.drop(chat_id)
         if alliance_id is not None:
             self.blacklists.drop(alliance_id)
+            self.warned.drop(alliance_id)

@@ -60,7 +60,7 @@ async def cmd_setrules(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    chat.rules_text = body
+    (await context.uow.chat_for_update()).rules_text = body
     actions.log(
         context.uow,
         "set_rules",
@@ -104,7 +104,8 @@ async def cmd_setwelcome(update: Update, context: BotContext) -> None:
             tr(lang, "That template cannot be used: {error}", error=str(exc)),
         )
         return
-    chat.welcome_template = body
+    (await context.uow.chat_for_update()).welcome_template = body
+    chat = await context.uow.chat_for_update()
     actions.log(
         context.uow,
         "set_welcome",
@@ -127,7 +128,7 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
     lang = language(context)
     policy = GroupPolicy.load(chat.policy)
     policy.shadow_mode = args == ["on"]
-    chat.policy = policy.model_dump()
+    (await context.uow.chat_for_update()).policy = policy.model_dump()
     actions.log(
         context.uow,
         "shadow_" + args[0],

@@ -31,8 +31,8 @@ async def on_update(update: Update, context: BotContext) -> None:
     if row is None or row.status != "active" or row.alliance_id is None:
         raise ApplicationHandlerStop
     uow.chat, uow.alliance = row, alliance
-    if row.title != (chat.title or row.title):
-        row.title = chat.title or row.title
+    if chat.title and row.title != chat.title:
+        (await uow.chat_for_update()).title = chat.title
 
 
 async def remember_sender(update: Update, context: BotContext) -> None:

@@ -20,7 +20,6 @@ from handlers.authority import is_anonymous_admin, member_status
 from handlers.guards import SERVICE_NOTIFICATIONS
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
 from storage.models import Chat, Member, utcnow
-from storage.moderation import WarningRepository
 from storage.policy import GroupPolicy
 
 MEDIA_FIELDS = (
@@ -112,9 +111,9 @@ async def _judge(
     assert chat.alliance_id is not None
     warnings = 0
     if member is not None and member.messages_seen >= detector.veteran_messages:
-        warnings = await WarningRepository(context.uow.session).count_active(
-            chat.alliance_id, user_id, now=now
-        )
+        state = context.services.state
+        warned = await state.has_warnings(context.uow.session, chat.alliance_id, user_id, now)
+        warnings = int(warned)
     sender = sender_facts(member, warnings, now)
     same_text = 0
     text = facts.text or facts.caption
