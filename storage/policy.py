@@ -22,7 +22,7 @@ class GroupPolicy(BaseModel):
     welcome_delete_after: int = Field(default=600, ge=0, le=86400)
     welcome_batch_seconds: float = Field(default=3.0, ge=0, le=60)
     rules_in_welcome: bool = True
-    delete_threshold: float = Field(default=0.85, gt=0, le=1)
+    delete_threshold: float = Field(default=0.9, gt=0, le=1)
     flag_threshold: float = Field(default=0.6, gt=0, le=1)
     allowed_domains: list[str] = Field(default_factory=list)
     allowed_mentions: list[str] = Field(default_factory=list)

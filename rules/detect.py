@@ -1,0 +1,145 @@
+"""The ad decision: facts about a message and its sender in, a `Verdict` with its reasons out.
+
+Score. Every enabled signal i has a weight w_i in [0, 1]; the classifier gives a probability p,
+scaled by the policy's classifier weight c. They are combined as independent evidence (noisy-or):
+
+    score = 1 - (1 - c * p) * prod_i (1 - w_i)
+
+so the score is in [0, 1], never falls when evidence is added, and one strong reason or several
+weak ones can each carry a message over the threshold.
+
+Thresholds. Admins and approved members are exempt. A newcomer (first messages, recently joined)
+or a member with warnings is judged against the policy's newcomer threshold; a veteran (long clean
+membership, many messages, no warnings) against the veteran threshold; everyone else against the
+ordinary one. The flag threshold moves by the same amount. Score >= delete threshold: "delete";
+>= flag threshold: "flag" (for an admin to review); otherwise "allow".
+
+Promises: pure; no I/O, no clock (the caller computes the sender's ages); the verdict always
+carries every reason that contributed, strongest first.
+"""
+
+from __future__ import annotations
+
+from rules.classifier import SpamClassifier
+from rules.facts import (
+    ALL_SIGNALS,
+    Action,
+    DetectPolicy,
+    MessageFacts,
+    SenderFacts,
+    Signal,
+    Verdict,
+)
+from rules.signals import CHECKS, Evidence, fingerprint
+from rules.text import Normalised, normalise
+
+__all__ = [
+    "ALL_SIGNALS",
+    "DetectPolicy",
+    "MessageFacts",
+    "SenderFacts",
+    "Signal",
+    "SpamClassifier",
+    "Verdict",
+    "decide",
+    "MAX_INSPECT",
+    "fingerprint",
+    "message_fingerprint",
+    "normalise",
+    "sender_tier",
+    "thresholds",
+]
+
+
+# Only the start of a long message is read: ads show what they are early, and the cap bounds the
+# time one message can take. Links and mentions from the message's entities are read in full.
+MAX_INSPECT = 500
+
+
+def _body(facts: MessageFacts) -> str:
+    if facts.text and facts.caption:
+        return (facts.text[:MAX_INSPECT] + "\n" + facts.caption)[:MAX_INSPECT]
+    return (facts.text or facts.caption)[:MAX_INSPECT]
+
+
+def message_fingerprint(facts: MessageFacts) -> str:
+    """The fingerprint of a message's text and caption, for counting a cross-group wave."""
+    return fingerprint(normalise(_body(facts)).text)
+
+
+def sender_tier(sender: SenderFacts, policy: DetectPolicy) -> str:
+    """ "newcomer", "veteran" or "member": which threshold the sender is judged against."""
+    recent = (
+        sender.joined_seconds_ago is not None
+        and sender.joined_seconds_ago < policy.newcomer_window_seconds
+    )
+    if sender.messages_seen < policy.newcomer_messages or recent or sender.warnings > 0:
+        return "newcomer"
+    if sender.days_clean >= policy.veteran_days and sender.messages_seen >= policy.veteran_messages:
+        return "veteran"
+    return "member"
+
+
+def thresholds(tier: str, policy: DetectPolicy) -> tuple[float, float]:
+    """(flag, delete) thresholds for a sender tier."""
+    delete = {
+        "newcomer": policy.newcomer_delete_threshold,
+        "veteran": policy.veteran_delete_threshold,
+    }.get(tier, policy.delete_threshold)
+    flag = min(delete, max(0.0, policy.flag_threshold + delete - policy.delete_threshold))
+    return flag, delete
+
+
+def decide(
+    facts: MessageFacts,
+    sender: SenderFacts,
+    policy: DetectPolicy,
+    classifier: SpamClassifier | None,
+    same_text_groups: int = 0,
+) -> Verdict:
+    """Decide whether a message is an ad; see the module docstring for the formula."""
+    if sender.is_admin:
+        return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "admin"),))
+    if sender.is_approved:
+        return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "approved member"),))
+
+    tier = sender_tier(sender, policy)
+    body = normalise(_body(facts))
+    name = normalise(facts.sender_name) if facts.sender_name else _EMPTY
+    evidence = Evidence(
+        message=facts,
+        body=body,
+        name=name,
+        newcomer=tier == "newcomer",
+        same_text_groups=same_text_groups,
+    )
+    enabled = policy.enabled_signals
+    reasons: list[Signal] = []
+    for signal_name, check in CHECKS:
+        if signal_name in enabled:
+            found = check(evidence, policy)
+            if found is not None:
+                reasons.append(found)
+
+    probability: float | None = None
+    if classifier is not None and "classifier" in enabled and body.text:
+        probability = classifier.probability(body.text, normalised=True)
+        share = min(1.0, max(0.0, policy.classifier_weight)) * probability
+        reasons.append(Signal("classifier", round(share, 3), f"{probability:.2f}"))
+
+    rest = 1.0
+    for r in reasons:
+        rest *= 1.0 - r.weight
+    score = 1.0 - rest
+    reasons.sort(key=lambda r: -r.weight)
+
+    flag, delete = thresholds(tier, policy)
+    action: Action = "allow"
+    if score >= delete:
+        action = "delete"
+    elif score >= flag:
+        action = "flag"
+    return Verdict(action, round(score, 4), probability, tuple(reasons))
+
+
+_EMPTY = Normalised(raw="", folded="", folded_index=(), text="", text_index=())
