@@ -26,7 +26,9 @@ SPAM_DATA = Path(os.environ.get("SPAM_DATA_DIR", REPO.parent / "shared" / "data"
 
 
 def _pg_async_url(url: str) -> str:
-    return url.replace("postgresql://", "postgresql+asyncpg://", 1) if "+asyncpg" not in url else url
+    return (
+        url.replace("postgresql://", "postgresql+asyncpg://", 1) if "+asyncpg" not in url else url
+    )
 
 
 async def _pg_admin(sql: str) -> None:
@@ -34,8 +36,11 @@ async def _pg_admin(sql: str) -> None:
 
     base = make_url(_pg_async_url(PG_URL))
     conn = await asyncpg.connect(
-        user=base.username, host=base.host, port=base.port or 5432,
-        password=base.password, database=base.database,
+        user=base.username,
+        host=base.host,
+        port=base.port or 5432,
+        password=base.password,
+        database=base.database,
     )
     try:
         await conn.execute(sql)

@@ -13,8 +13,16 @@ TOKEN = "123456789:AAExampleExampleExampleExample"
 def clean_env(monkeypatch, tmp_path):
     for key in list(os.environ):
         if key.upper() in {
-            "BOT_TOKEN", "DATABASE_URL", "OWNER_IDS", "DEFAULT_LANGUAGE", "TIMEZONE", "WEBHOOK_URL",
-            "WEBHOOK_SECRET", "WEBHOOK_LISTEN", "LOG_LEVEL", "TELEGRAM_API_BASE_URL",
+            "BOT_TOKEN",
+            "DATABASE_URL",
+            "OWNER_IDS",
+            "DEFAULT_LANGUAGE",
+            "TIMEZONE",
+            "WEBHOOK_URL",
+            "WEBHOOK_SECRET",
+            "WEBHOOK_LISTEN",
+            "LOG_LEVEL",
+            "TELEGRAM_API_BASE_URL",
         }:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -78,8 +86,12 @@ def test_cli_bad_setting_exits_2_without_traceback(tmp_path):
     env["BOT_TOKEN"] = TOKEN + "x"
     env["OWNER_IDS"] = "x"
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "db", "check"], cwd=tmp_path, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", "db", "check"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
