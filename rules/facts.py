@@ -92,9 +92,9 @@ class DetectPolicy:
     `veteran_delete_threshold`; everyone else against `delete_threshold`. The flag threshold moves
     by the same amount as the delete threshold.
 
-    The default thresholds are one setting for every group and language; they were fixed once
-    against the cross-validated benchmark of all three labelled sets together (see bench/detect.py),
-    not per set.
+    The default thresholds are one setting for every group and language, never one per data set;
+    bench/detect.py reports, for each labelled set, the threshold a nested cross-validation would
+    choose there and the figures at this default.
     """
 
     delete_threshold: float = 0.9

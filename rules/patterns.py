@@ -126,13 +126,18 @@ def find_mentions(
 
 # Names of messengers, including the homophones and symbols ads use to dodge filters.
 _KW_STRONG = (
-    r"微信|薇信|威信|维信|徽信|v信|v芯|扣扣|企鹅|🐧|电报|飞机|联系方式|联系|咨询|✈|☎|"
+    r"微信|薇信|威信|维信|徽信|卫信|v信|v芯|薇芯|绿泡泡|扣扣|抠抠|口口|企鹅|🐧|电报|纸飞机|飞机|灰机|"
+    r"蝙蝠|土豆|联系方式|联系|咨询|✈|☎|"
     r"(?<![a-z])(?:vx|wx|weixin|wechat|qq|whatsapp|telegram|line\s?id|skype|viber|contact|tg)"
 )
-_KW_WEAK = r"微|薇|威|嶶|徾|韦|喂|溦|危|围|扣|蔻|寇|宼|叩|(?<![a-z])(?<![a-z0-9]\+)[qv]"
+_KW_WEAK = (
+    r"微|薇|威|嶶|徾|韦|喂|溦|危|围|唯|伟|魏|葳|蔚|卫|扣|蔻|寇|宼|叩|抠|筘|鹅|"
+    r"(?<![a-z])(?<![a-z0-9]\+)[qv]"
+)
 _ID_DIGITS = r"\d{5,13}"
 _ID_HANDLE = r"@?[a-z][a-z0-9_-]{3,20}\d[a-z0-9_-]*|@[a-z][a-z0-9_]{3,31}"
-_GAP = r"[\s:：=\-/号是为~+]{0,3}"
+# Anything but letters, digits and "@" may sit between a messenger and its ID ("薇❤:", "q~").
+_GAP = r"(?:[^\w@]|[号是为_]){0,3}"
 _KW_THEN_ID = re.compile(
     rf"(?P<kw>(?:加|添加|(?<![a-z0-9])\+)?(?:{_KW_STRONG}|{_KW_WEAK}))(?:号|号码|id)?{_GAP}"
     rf"(?P<id>{_ID_DIGITS}|{_ID_HANDLE})"
@@ -245,20 +250,29 @@ _SPLIT_NUMBER = re.compile(r"\d[.,]\d")
 # bait phrases
 
 _DM = (
-    ("zh", re.compile(r"私聊|私我|私信我|私信|私撩|加我|联系我|滴滴我|戳我|pm我|dm我"), 0.35),
+    ("zh", re.compile(r"私聊|私我|私信|私撩|私戳|加我|联系我|滴滴我|戳我|撩我|pm我|dm我"), 0.35),
+    ("zh", re.compile(r"(?:丝|思|撕|蜜)(?:我|聊)(?![天])|来撩|有意者?私"), 0.35),
     ("zh", re.compile(r"找我"), 0.2),
-    ("en", re.compile(r"\b(?:dm|pm|inbox|msg|message|text|contact|write|hmu)\s?me\b"), 0.4),
+    (
+        "en",
+        re.compile(r"\b(?:dm|pm|inbox|msg|message|text|contact|write|hmu|whatsapp|telegram)\s?me\b"),
+        0.4,
+    ),
     ("en", re.compile(r"\bhit me up\b"), 0.4),
     ("en", re.compile(r"\b(?:dm|pm) (?:for|now|if)\b|\bsend me a (?:dm|message)\b"), 0.4),
     ("ru", re.compile(r"(?:пиши|напиши)(?:те)?\s(?:мне|в\s?лс|в\s?личку|в\s?личные)"), 0.45),
     ("ru", re.compile(r"(?<![а-яё])(?:в\s?лс|в\s?личку|в\s?директ)(?![а-яё])"), 0.35),
+    ("ru", re.compile(r"(?:пиши|пишите|ставь|ставьте|жми|жмите)\s?(?:\+|плюс)"), 0.45),
+    ("ru", re.compile(r"личн(?:ые|ых)\sсообщени"), 0.4),
+    ("ru", re.compile(r"(?:пиши|напиши)(?:те)?\s(?:в\s)?(?:тг|телеграм)"), 0.4),
 )  # fmt: skip
 _PROFILE = (
     (
         "zh",
         re.compile(
             r"看(?:我|俺|姐姐|妹妹|哥哥)?的?(?:个人)?(?:简介|主页|头像|名字|昵称|资料|签名|铭|茗|明字|名|id)"
-            r"|(?:简介|主页|头像|名字|昵称|签名)(?:有|里有|见|看)"
+            r"|(?:简介|主页|头像|名字|昵称|签名|空间)(?:有|里有|见|看)"
+            r"|点(?:我|开)?(?:头像|主页)|看(?:我)?(?:空间|个签)"
         ),
     ),
     (
@@ -350,4 +364,40 @@ def find_ad_words(norm: Normalised) -> list[Hit]:
             if weight is None:  # an English plural
                 weight = _WEIGHTS.get(term.removesuffix("es"), _WEIGHTS.get(term[:-1], 0.0))
             found[term] = weight
-    return [(w, t) for t, w in found.items()]
+    hits = [(w, t) for t, w in found.items()]
+    for gate, pattern in _EARNINGS:
+        if gate.search(text):
+            amount = pattern.search(text)
+            if amount:
+                hits.append((0.5, norm.raw_span(*amount.span()).strip()))
+    markers = set(_AD_EMOJI.findall(norm.raw))
+    if len(markers) >= 2:
+        hits.append((0.25 if len(markers) < 4 else 0.45, f"{len(markers)} ad emoji"))
+    return hits
+
+
+# Money per period: "earn $300 a day", "от 3000 в день", "日入500". Each pattern runs only when
+# its cheap gate (a currency sign, a Russian period word, a Chinese earning word) is in the text.
+_EARNINGS = (
+    (
+        re.compile(r"[$£€]|\d\s?(?:usd|dollar)"),
+        re.compile(
+            r"(?:earn|make|making|get paid|receive|profit|income)\w*\s"
+            r"(?:up to |over |about |from )?"
+            r"[$£€]?\d[\d,.]*k?\s?(?:usd|dollars?|[$£€])?\s?"
+            r"(?:(?:per|a|an|each|every|/)\s?(?:day|week|hour|hr|month)|daily|weekly)\b"
+        ),
+    ),
+    (
+        re.compile(r"(?:в|за)\s(?:день|сутки|час|недел|месяц)"),
+        re.compile(
+            r"(?:от\s?\d[\d\s.,]*(?:\$|₽|руб\w*|р\b|тыс\w*|к\b|k\b)?"
+            r"|\d[\d\s.,]*(?:\$|₽|руб\w*|тыс\w*))"
+            r"\s?(?:в|за)\s(?:день|сутки|час|недел\w+|месяц)"
+        ),
+    ),
+    (re.compile(r"[日月周](?:入|赚|结|收益)"), re.compile(r"[日月周](?:入|赚|结|收益)\s?\d{3,}")),
+)
+# Pictographs that decorate ads ("🔥✅👉💰") rather than express a feeling: several different
+# ones in a message are a mark of promotional copy.
+_AD_EMOJI = re.compile("[🔥✅👉👇💰💵💸💎🎁🧧📢📣🚀⭐🌟💯⚡🏆🎉🔞☎📞✈💲🤑⏰❗‼🆓🆕🈶🉐]")

@@ -1,0 +1,97 @@
+"""The Bot API methods the bot uses, answered from the sandbox world as Telegram answers them:
+the same result shapes, the same error codes and texts, 429 with retry_after past the limits,
+404 for unknown methods. Every call is journaled in `world.journal`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bot.sandbox import api_members as members
+from bot.sandbox import api_messages as messages
+from bot.sandbox.api_common import ApiError, Params
+from bot.sandbox.model import Call, Chat
+from bot.sandbox.world import World
+
+Method = Callable[[World, Params], Any]
+METHODS: dict[str, Method] = {
+    "getMe": messages.get_me,
+    "getUpdates": messages.get_updates,
+    "setWebhook": messages.set_webhook,
+    "deleteWebhook": messages.delete_webhook,
+    "getWebhookInfo": messages.get_webhook_info,
+    "sendMessage": messages.send_message,
+    "sendPhoto": messages.send_photo,
+    "sendDocument": messages.send_document,
+    "editMessageText": messages.edit_message_text,
+    "editMessageReplyMarkup": messages.edit_message_reply_markup,
+    "deleteMessage": messages.delete_message,
+    "deleteMessages": messages.delete_messages,
+    "answerCallbackQuery": messages.answer_callback_query,
+    "setMyCommands": messages.set_my_commands,
+    "deleteMyCommands": messages.delete_my_commands,
+    "getMyCommands": messages.get_my_commands,
+    "sendChatAction": messages.send_chat_action,
+    "banChatMember": members.ban_chat_member,
+    "unbanChatMember": members.unban_chat_member,
+    "restrictChatMember": members.restrict_chat_member,
+    "promoteChatMember": members.promote_chat_member,
+    "setChatPermissions": members.set_chat_permissions,
+    "getChatMember": members.get_chat_member,
+    "getChatAdministrators": members.get_chat_administrators,
+    "getChatMemberCount": members.get_chat_member_count,
+    "getChat": members.get_chat,
+    "leaveChat": members.leave_chat,
+    "createChatInviteLink": members.create_chat_invite_link,
+    "approveChatJoinRequest": members.approve_chat_join_request,
+    "declineChatJoinRequest": members.decline_chat_join_request,
+}
+_BY_LOWER = {name.lower(): name for name in METHODS}
+
+
+def call(world: World, method: str, params: Params) -> tuple[int, dict[str, Any]]:
+    """Answer one Bot API call and journal it; returns (HTTP status, JSON body).
+
+    Method names are case-insensitive, as on Telegram."""
+    name = _BY_LOWER.get(method.lower(), method)
+    handler = METHODS.get(name)
+    try:
+        if handler is None:
+            raise ApiError(404, "Not Found: method not found")
+        result = handler(world, params)
+    except ApiError as exc:
+        if exc.code == 429:
+            world.flood_answers += 1
+            world.note(None, f"bot was told to wait {exc.parameters.get('retry_after')} s "
+                             f"({name}: 429 Too Many Requests)", "flood")
+        elif name != "getUpdates":
+            world.note(_chat_of(world, params), f"bot's {name} failed: {exc.description}",
+                       "error")
+        world.journal.append(Call(name, params, False, None, exc.description, time.time(),
+                                  exc.code))
+        _activity(world, name)
+        body: dict[str, Any] = {"ok": False, "error_code": exc.code,
+                                "description": exc.description}
+        if exc.parameters:
+            body["parameters"] = exc.parameters
+        return exc.code, body
+    world.journal.append(Call(name, params, True, result, "", time.time()))
+    _activity(world, name)
+    return 200, {"ok": True, "result": result}
+
+
+def _chat_of(world: World, params: Params) -> Chat | None:
+    try:
+        return world.chat_by_id.get(int(params.get("chat_id")))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _activity(world: World, method: str) -> None:
+    if method != "getUpdates":
+        world.mark_activity()
+    world.touch()
+
+
+__all__ = ["METHODS", "ApiError", "call"]

@@ -1,0 +1,352 @@
+"""The sandbox's Telegram: users, groups, members with rights, messages, updates and a journal.
+
+In-memory state with no I/O. People act through the methods of `People` (`join`, `send`,
+`press`, ...), which change the state and queue the updates Telegram would send, in Telegram's
+order; the bot acts through `bot_api.call`, which answers as the Bot API does and journals every
+call. `events` keeps a readable line for everything that happened, for transcripts.
+`settle` and `wait_for` let tests and the console wait until the bot is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot.sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member, Message, User
+from bot.sandbox.people import People
+
+DEFAULT_UPDATES = frozenset(
+    {"message", "edited_message", "callback_query", "my_chat_member", "chat_join_request",
+     "channel_post", "edited_channel_post", "inline_query", "chosen_inline_result",
+     "shipping_query", "pre_checkout_query", "poll", "poll_answer", "chat_boost",
+     "removed_chat_boost"}
+)
+UserRef = User | str | int
+ChatRef = Chat | str | int
+
+
+@dataclass
+class Event:
+    """One thing that happened, as a transcript shows it: `[chat] text`."""
+
+    chat: Chat | None
+    text: str
+    kind: str = "note"
+
+    def line(self) -> str:
+        return f"[{self.chat.label}] {self.text}" if self.chat is not None else self.text
+
+
+class World(People):
+    """Everything the sandbox knows. Tests and the console act on it; the server serves it."""
+
+    def __init__(
+        self,
+        *,
+        per_second: int = 30,
+        per_chat_per_minute: int = 20,
+        enforce_limits: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        bot_username: str = "groupkeeper_bot",
+    ) -> None:
+        self.bot = User(BOT_ID, "GroupKeeper", bot_username, is_bot=True, language_code=None)
+        self.users: dict[str, User] = {}
+        self.by_id: dict[int, User] = {self.bot.id: self.bot}
+        self.chats: dict[str, Chat] = {}
+        self.chat_by_id: dict[int, Chat] = {}
+        self.owner_ids: list[int] = []
+        self.updates: list[dict[str, Any]] = []  # queued, not yet confirmed
+        self.next_update_id = 1
+        self.confirmed = 0  # every update_id below this was delivered and confirmed
+        self.allowed_updates: frozenset[str] = DEFAULT_UPDATES
+        self.journal: list[Call] = []
+        self.events: list[Event] = []
+        self.refused: list[tuple[str, str]] = []  # (user name, chat key): joins refused by a ban
+        self.per_second = per_second
+        self.per_chat_per_minute = per_chat_per_minute
+        self.enforce_limits = enforce_limits
+        self.clock = clock
+        self.flood_answers = 0
+        self.webhook: dict[str, Any] | None = None
+        self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.callbacks: dict[str, dict[str, Any]] = {}  # open callback queries by id
+        self.busy = 0  # Bot API calls being answered right now
+        self._sends: list[tuple[float, int]] = []
+        self._last_activity = time.monotonic()
+        self._waiters: list[asyncio.Event] = []
+        self._next_user_id = 100_001
+        self._next_group_id = 1
+
+    # ---- people and groups -------------------------------------------------------------
+    def add_user(
+        self,
+        name: str,
+        *,
+        owner: bool = False,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        username: str | None = None,
+        language: str = "en",
+        language_code: str | None = None,
+        is_bot: bool = False,
+        user_id: int | None = None,
+    ) -> User:
+        """A person (or another bot) known by `name` in tests and scenarios."""
+        if username is None and name.isascii() and name.replace("_", "").isalnum():
+            username = name.lower()
+        user = User(
+            user_id or self._next_user_id,
+            first_name or (name.capitalize() if name.islower() else name),
+            username,
+            is_bot=is_bot,
+            language_code=language_code or language,
+            last_name=last_name,
+        )
+        self._next_user_id += 1
+        self.users[name] = user
+        self.by_id[user.id] = user
+        if owner:
+            self.owner_ids.append(user.id)
+        return user
+
+    def add_group(
+        self,
+        key: str,
+        title: str,
+        *,
+        owner: UserRef,
+        admins: tuple[UserRef, ...] = (),
+        members: tuple[UserRef, ...] = (),
+        supergroup: bool = True,
+        username: str | None = None,
+    ) -> Chat:
+        """A group that exists before the story starts (no updates are queued)."""
+        serial = self._next_group_id
+        self._next_group_id += 1
+        chat_id = -(1_000_000_000_000 + 1_300_000_000 + serial) if supergroup else -4_100 - serial
+        chat = Chat(chat_id, key, title, "supergroup" if supergroup else "group", username)
+        creator = self.user(owner)
+        chat.members[creator.id] = Member(creator, "creator")
+        for admin in admins:
+            person = self.user(admin)
+            chat.members[person.id] = Member(person, "administrator", dict(ADMIN_RIGHTS))
+        for member in members:
+            person = self.user(member)
+            chat.members.setdefault(person.id, Member(person))
+        self.chats[key] = chat
+        self.chat_by_id[chat.id] = chat
+        return chat
+
+    def private_chat(self, user: UserRef) -> Chat:
+        person = self.user(user)
+        chat = self.chat_by_id.get(person.id)
+        if chat is None:
+            chat = Chat(person.id, f"@{person.username or person.id}", self.name_of(person),
+                        "private")
+            self.chat_by_id[person.id] = chat
+        return chat
+
+    # ---- lookups -------------------------------------------------------------------------
+    def chat(self, ref: ChatRef) -> Chat:
+        if isinstance(ref, Chat):
+            return ref
+        if isinstance(ref, int):
+            return self.chat_by_id[ref]
+        return self.chats[ref]
+
+    def user(self, ref: UserRef) -> User:
+        if isinstance(ref, User):
+            return ref
+        if isinstance(ref, int):
+            return self.by_id[ref]
+        return self.users[ref]
+
+    def name_of(self, user: User | None) -> str:
+        if user is None:
+            return "?"
+        if user.id == self.bot.id:
+            return "bot"
+        for name, known in self.users.items():
+            if known.id == user.id:
+                return name
+        return user.username or user.first_name
+
+    # ---- the update queue ----------------------------------------------------------------
+    def push(self, kind: str, payload: dict[str, Any]) -> int:
+        update_id = self.next_update_id
+        self.updates.append({"update_id": update_id, kind: payload})
+        self.next_update_id += 1
+        self.touch()
+        return update_id
+
+    def confirm(self, offset: int) -> None:
+        """Updates below `offset` were received: forget them, as Telegram does."""
+        if offset > self.confirmed:
+            self.confirmed = offset
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+            self.mark_activity()
+
+    def deliverable(self, allowed: frozenset[str] | None = None) -> list[dict[str, Any]]:
+        """Queued updates of the allowed kinds; those of other kinds are dropped, as Telegram
+        never delivers them."""
+        allowed = self.allowed_updates if allowed is None else allowed
+        kept = [u for u in self.updates if _kind(u) in allowed]
+        if len(kept) != len(self.updates):
+            self.updates = kept
+            self.touch()
+        return kept
+
+    def mark_activity(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def touch(self) -> None:
+        for waiter in self._waiters:
+            waiter.set()
+
+    async def changed(self, timeout: float) -> None:
+        """Return when anything changes, or after `timeout` seconds."""
+        waiter = asyncio.Event()
+        self._waiters.append(waiter)
+        alarm = asyncio.get_running_loop().call_later(max(0.0, timeout), waiter.set)
+        try:
+            await waiter.wait()
+        finally:
+            alarm.cancel()
+            self._waiters.remove(waiter)
+
+    def note(self, chat: Chat | None, text: str, kind: str = "note") -> None:
+        self.events.append(Event(chat, text, kind))
+
+    # ---- what people see ----------------------------------------------------------------
+    def messages_in(self, chat: ChatRef) -> list[Message]:
+        """Visible messages in the chat, the bot's and people's, oldest first."""
+        return [m for m in self.chat(chat).messages.values() if not m.deleted]
+
+    def bot_messages(self, chat: ChatRef, *, include_deleted: bool = True) -> list[Message]:
+        return [
+            m for m in self.chat(chat).messages.values()
+            if m.by_bot and (include_deleted or not m.deleted)
+        ]
+
+    def deleted_messages(self, chat: ChatRef) -> list[Message]:
+        return [m for m in self.chat(chat).messages.values() if m.deleted]
+
+    def private_messages_to(self, user: UserRef) -> list[Message]:
+        """What the bot sent this user in their private chat."""
+        chat = self.chat_by_id.get(self.user(user).id)
+        return [m for m in chat.messages.values() if m.by_bot] if chat else []
+
+    def status_of(self, user: UserRef, chat: ChatRef) -> str:
+        target, group = self.user(user), self.chat(chat)
+        self.expire(group, target.id)
+        return group.status_of(target.id)
+
+    def is_banned(self, user: UserRef, chat: ChatRef) -> bool:
+        return self.status_of(user, chat) == "kicked"
+
+    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
+        return [
+            c for c in self.journal
+            if (method is None or c.method == method) and (ok is None or c.ok == ok)
+        ]
+
+    @property
+    def too_many_requests(self) -> int:
+        """How many calls were answered 429."""
+        return self.flood_answers
+
+    def expire(self, chat: Chat, user_id: int) -> None:
+        """A ban or restriction whose until_date passed is over."""
+        member = chat.members.get(user_id)
+        if member is None or not member.until_date or member.until_date > time.time():
+            return
+        if member.status == "kicked":
+            del chat.members[user_id]
+        elif member.status == "restricted":
+            member.status, member.permissions, member.until_date = "member", {}, 0
+
+    def is_present(self, user_id: int, chat: Chat) -> bool:
+        self.expire(chat, user_id)
+        return chat.status_of(user_id) in PRESENT
+
+    # ---- limits -------------------------------------------------------------------------
+    def flood_wait(self, chat_id: int) -> int | None:
+        """Seconds to wait when a message send now would break a limit; None if it may go."""
+        if not self.enforce_limits:
+            return None
+        now = self.clock()
+        self._sends = [(t, c) for t, c in self._sends if t > now - 60]
+        last_second = [t for t, _ in self._sends if t > now - 1]
+        if len(last_second) >= self.per_second:
+            return max(1, math.ceil(last_second[0] + 1 - now))
+        in_chat = [t for t, c in self._sends if c == chat_id]
+        if chat_id < 0 and len(in_chat) >= self.per_chat_per_minute:
+            return max(1, math.ceil(in_chat[-self.per_chat_per_minute] + 60 - now))
+        return None
+
+    def count_send(self, chat_id: int) -> None:
+        self._sends.append((self.clock(), chat_id))
+
+    # ---- waiting ------------------------------------------------------------------------
+    async def wait_for(
+        self, predicate: Callable[[], object], timeout: float = 5.0, *, what: str = ""
+    ) -> None:
+        """Return once `predicate()` is true; TimeoutError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"timed out after {timeout:g} s waiting for {what or predicate}")
+            await self.changed(min(0.05, left))
+
+    async def settle(self, quiet: float = 0.15, timeout: float = 10.0) -> None:
+        """Return once every queued update was delivered and confirmed and the bot made no call
+        (other than getUpdates) for `quiet` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            pending = self.deliverable(self.webhook_allowed())
+            if not pending and not self.busy and now - self._last_activity >= quiet:
+                return
+            if now >= deadline:
+                raise TimeoutError(self._unsettled(pending, timeout))
+            await self.changed(min(0.05, deadline - now))
+
+    def webhook_allowed(self) -> frozenset[str] | None:
+        if self.webhook is not None and self.webhook.get("allowed_updates"):
+            return frozenset(self.webhook["allowed_updates"])
+        return None
+
+    def _unsettled(self, pending: list[dict[str, Any]], timeout: float) -> str:
+        if pending:
+            kinds = ", ".join(f"#{u['update_id']} {_kind(u)}" for u in pending[:5])
+            return (f"sandbox not settled after {timeout:g} s: {len(pending)} update(s) not "
+                    f"fetched and confirmed by the bot ({kinds}); is the bot polling?")
+        last = self.journal[-1].method if self.journal else "none"
+        return (f"sandbox not settled after {timeout:g} s: the bot keeps calling the Bot API "
+                f"(last call: {last})")
+
+
+def _kind(update: dict[str, Any]) -> str:
+    return next(k for k in update if k != "update_id")
+
+
+async def settle(world: World, *, quiet: float = 0.15, timeout: float = 10.0) -> None:
+    await world.settle(quiet=quiet, timeout=timeout)
+
+
+async def wait_for(
+    predicate: Callable[[], object], *, timeout: float = 5.0, what: str = "condition"
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+__all__ = ["Event", "Message", "World", "settle", "wait_for"]

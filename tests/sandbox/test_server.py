@@ -1,0 +1,142 @@
+"""The sandbox over HTTP, driven by a real python-telegram-bot Application."""
+
+import asyncio
+import socket
+
+import aiohttp
+import pytest
+from telegram import InputFile, Update
+from telegram.error import BadRequest, Conflict, RetryAfter
+from telegram.ext import ChatMemberHandler, MessageHandler, filters
+
+from bot.sandbox.server import SandboxServer
+from tests.sandbox.conftest import build_app, polling, small_world
+
+
+async def test_server_echo_bot_round_trip(world, server):
+    app = build_app(server.base_url)
+
+    async def echo(update: Update, context) -> None:
+        await update.effective_message.reply_text(f"echo: {update.effective_message.text}")
+
+    app.add_handler(MessageHandler(filters.TEXT, echo))
+    async with polling(app):
+        world.add_bot("g1", by="olga")
+        world.join("alice", "g1")
+        said = world.send("alice", "g1", "你好 hello")
+        await world.settle()
+        reply = world.bot_messages("g1")[-1]
+        assert reply.text == "echo: 你好 hello"
+        assert reply.extra["reply_to_message"]["message_id"] == said.message_id
+        me = await app.bot.get_me()
+        assert me.username == world.bot.username
+        alice = world.users["alice"]
+        member = await app.bot.get_chat_member(world.chats["g1"].id, alice.id)
+        assert member.status == "member" and member.user.first_name == "Alice"
+        assert await app.bot.ban_chat_member(world.chats["g1"].id, alice.id)
+        assert world.is_banned("alice", "g1")
+        banned = await app.bot.get_chat_member(world.chats["g1"].id, alice.id)
+        assert banned.status == "kicked"
+        with pytest.raises(BadRequest, match="(?i)can't remove chat owner"):
+            await app.bot.ban_chat_member(world.chats["g1"].id, world.users["olga"].id)
+        admins = await app.bot.get_chat_administrators(world.chats["g1"].id)
+        assert {a.user.id for a in admins} == {world.users["olga"].id, world.users["adam"].id,
+                                               world.bot.id}
+
+
+async def test_server_chat_member_updates_when_allowed(world, server):
+    seen = []
+
+    async def on_member(update: Update, context) -> None:
+        seen.append(update.chat_member.new_chat_member.user.id)
+
+    app = build_app(server.base_url)
+    app.add_handler(ChatMemberHandler(on_member, ChatMemberHandler.CHAT_MEMBER))
+    async with polling(app, allowed_updates=["message", "my_chat_member"]):
+        world.add_bot("g1", by="olga")
+        world.join("alice", "g1")
+        await world.settle()
+    assert seen == []
+    async with polling(build_app(server.base_url), allowed_updates=Update.ALL_TYPES):
+        pass
+    app = build_app(server.base_url)
+    app.add_handler(ChatMemberHandler(on_member, ChatMemberHandler.CHAT_MEMBER))
+    async with polling(app, allowed_updates=Update.ALL_TYPES):
+        world.join("bob", "g1", inviter="alice")
+        await world.wait_for(lambda: seen, timeout=5)
+        await world.settle()
+    assert seen == [world.users["bob"].id]
+
+
+async def test_server_uploads_and_limits(world, server):
+    world.add_bot("g1", by="olga")
+    world.per_chat_per_minute = 2
+    async with build_app(server.base_url) as app:
+        chat_id = world.chats["g1"].id
+        await app.bot.send_document(chat_id, InputFile(b"x" * 1234, filename="report.csv"),
+                                    caption="weekly 周报")
+        sent = world.bot_messages("g1")[-1]
+        assert sent.extra["document"]["file_name"] == "report.csv"
+        assert sent.extra["document"]["file_size"] == 1234 and sent.caption == "weekly 周报"
+        photo = await app.bot.send_photo(chat_id, InputFile(b"p" * 99, filename="chart.png"))
+        assert photo.photo[-1].file_size == 99
+        with pytest.raises(RetryAfter) as flood:
+            await app.bot.send_message(chat_id, "third")
+        assert 1 <= flood.value.retry_after.total_seconds() <= 60
+        assert world.too_many_requests == 1
+        assert await app.bot.delete_message(chat_id, sent.message_id)
+        assert [m.message_id for m in world.deleted_messages("g1")] == [sent.message_id]
+
+
+async def test_server_json_body_and_unknown_method(world, server):
+    world.private("alice", "/start")
+    async with aiohttp.ClientSession() as client:
+        url = f"{server.base_url}123:ABC/sendMessage"
+        async with client.post(url, json={"chat_id": world.users["alice"].id, "text": "12"}) as r:
+            body = await r.json()
+        assert body["ok"] and body["result"]["text"] == "12"
+        async with client.post(f"{server.base_url}123:ABC/nope") as r:
+            assert r.status == 404
+            assert (await r.json())["description"] == "Not Found: method not found"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def test_server_webhook_delivers_with_secret():
+    world = small_world()
+    async with SandboxServer(world) as server:
+        app = build_app(server.base_url)
+        got = []
+
+        async def on_text(update: Update, context) -> None:
+            got.append(update.effective_message.text)
+            await update.effective_message.reply_text("ok")
+
+        app.add_handler(MessageHandler(filters.TEXT, on_text))
+        port = free_port()
+        async with app:
+            await app.start()
+            await app.updater.start_webhook(
+                listen="127.0.0.1", port=port, url_path="hook", secret_token="s3cret",
+                webhook_url=f"http://127.0.0.1:{port}/hook", allowed_updates=Update.ALL_TYPES)
+            try:
+                assert world.webhook["secret_token"] == "s3cret"
+                with pytest.raises(Conflict, match="webhook is active"):
+                    await app.bot.get_updates()
+                world.add_bot("g1", by="olga")
+                world.join("alice", "g1")
+                world.send("alice", "g1", "via hook")
+                await world.wait_for(lambda: got == ["via hook"], timeout=5)
+                await world.settle()
+                assert world.bot_messages("g1")[-1].text == "ok"
+            finally:
+                await app.updater.stop()
+                await app.stop()
+        world.webhook["secret_token"] = "wrong"
+        world.send("alice", "g1", "refused")
+        await asyncio.sleep(0)
+        assert world.updates[-1]["message"]["text"] == "refused"
