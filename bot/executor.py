@@ -6,6 +6,7 @@ Promises:
   calls of its chat, never the other chats);
 - pacing follows `SendLimiter` (about 30 calls a second overall, 20 messages a minute a group);
   a 429 is honoured with its retry_after, timeouts and server errors back off exponentially;
+- payload keys starting with "_" are the queuing code's own notes and never reach Telegram;
 - a row is marked `sending` (committed) before its call and `done` right after, so after a crash
   or kill -9 unfinished rows are resumed and finished rows are not repeated. Moderation calls are
   idempotent, so a resumed one has its effect once; a message send interrupted after Telegram
@@ -194,6 +195,9 @@ class Executor:
                 backoff = min(MAX_BACKOFF, self.backoff_base ** (row.attempts + 1))
                 self.stats.retried += 1
                 await self._retry_later(row, backoff, f"{type(exc).__name__}: {exc.message}")
+        except Exception as exc:  # a malformed row: record it, never retry it forever
+            log.exception("outbox %s cannot be carried out", row.id)
+            await self._record_failed(row, f"internal error: {type(exc).__name__}: {exc}")
         else:
             await self._record_done(row, result)
 
@@ -248,7 +252,11 @@ class Executor:
         call = _CALLS.get(row.kind)
         if call is None:
             raise BadRequest(f"unknown outbox kind {row.kind}")
-        params = {k: v for k, v in row.payload.items() if k not in ("track_as", "delete_after")}
+        params = {
+            k: v
+            for k, v in row.payload.items()
+            if k not in ("track_as", "delete_after") and not k.startswith("_")
+        }
         value = await call(self.bot, row.chat_id, params)
         if isinstance(value, Message):
             return {"message_id": value.message_id}

@@ -71,11 +71,11 @@ async def _queue_welcome(
     pending = await outbox.find_pending_tracked(
         chat.id, WELCOME_KEY, after=now + timedelta(seconds=0.3)
     )
-    names: dict[str, str] = dict(pending.payload.get("welcome_names", {})) if pending else {}
+    names: dict[str, str] = dict(pending.payload.get("_names", {})) if pending else {}
     for user in users:
         names[str(user.id)] = user.full_name
     payload = welcome_payload(context, chat, policy, list(names.values()))
-    payload["welcome_names"] = names
+    payload["_names"] = names
     if pending is not None and await outbox.update_pending_payload(pending.id, payload):
         return
     await context.uow.queue(
