@@ -83,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if command == "run":
                 print("BOT_TOKEN is not set: starting the local sandbox (no network).")
+            if settings.log_level != "DEBUG":
+                logging.getLogger().setLevel(logging.WARNING)  # the transcript is the output
             return asyncio.run(run_sandbox(settings, script=getattr(args, "script", None)))
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:

@@ -135,7 +135,7 @@ async def warn(context: BotContext, chat: Chat, offence: Offence, *, actor: int 
         limit=policy.warn_limit,
     )
     if step is Step.BLACKLIST:
-        await blacklist(context, chat, offence, actor=actor)
+        await blacklist(context, chat, offence, actor=actor, delete_message=False)
         return step
     language = chat_language(context, chat)
     text = tr(
@@ -160,6 +160,7 @@ async def blacklist(
     *,
     actor: int | None,
     strike_inviter: bool = True,
+    delete_message: bool = True,
 ) -> bool:
     """Blacklist across the alliance: ban in every group, tell the owner (batched), strike the
     inviter. Returns False when the user was already blacklisted."""
@@ -175,7 +176,8 @@ async def blacklist(
         source_chat_id=chat.id,
         at=now,
     )
-    if offence.message_id is not None and not GroupPolicy.load(chat.policy).shadow_mode:
+    shadow = GroupPolicy.load(chat.policy).shadow_mode
+    if delete_message and offence.message_id is not None and not shadow:
         await uow.queue("delete_message", chat.id, {"message_id": offence.message_id})
     if not new:
         return False

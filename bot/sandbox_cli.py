@@ -1,0 +1,62 @@
+"""`python -m bot sandbox`: the real bot against the local Bot API, with no token and no network.
+
+The bot runs with its own throwaway SQLite database (unless DATABASE_URL points elsewhere on
+purpose via SANDBOX_DATABASE_URL), its owners are the scenario's owners, and Telegram is the
+sandbox on 127.0.0.1. Scenario files exit non-zero when an `expect` line fails.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from bot import migrate
+from bot.app import build_application, running
+from bot.sandbox.script import run_interactive, run_scenario
+from bot.sandbox.world import World
+from bot.settings import Settings
+
+SANDBOX_TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"  # noqa: S105 - the sandbox accepts any token
+
+
+def _starter(settings: Settings, database_url: str):  # noqa: ANN202 - a StartBot factory
+    @asynccontextmanager
+    async def start_bot(world: World, base_url: str) -> AsyncIterator[object]:
+        await migrate.upgrade(database_url)
+        local = settings.model_copy(
+            update={
+                "database_url": database_url,
+                "owner_ids": list(world.owner_ids),
+                "telegram_api_base_url": base_url,
+                "webhook_url": None,
+            }
+        )
+        app = build_application(local, token=SANDBOX_TOKEN)
+        async with running(app):
+            services = app.bot_data
+            services.report_delay = 1.0
+            yield app
+
+    return start_bot
+
+
+async def run_sandbox(settings: Settings, *, script: str | None) -> int:
+    with tempfile.TemporaryDirectory(prefix="groupkeeper-sandbox-") as tmp:
+        database_url = os.environ.get("SANDBOX_DATABASE_URL") or (
+            f"sqlite+aiosqlite:///{Path(tmp) / 'sandbox.db'}"
+        )
+        start_bot = _starter(settings, database_url)
+        if script is None:
+            failures = await run_interactive(start_bot=start_bot, stdin=sys.stdin, out=sys.stdout)
+            return 1 if failures else 0
+        path = Path(script)
+        if not path.exists():
+            print(f"error: no scenario file {script}", file=sys.stderr)
+            return 2
+        lines = path.read_text(encoding="utf-8").splitlines()
+        failures = await run_scenario(lines, start_bot=start_bot, out=sys.stdout, name=path.name)
+        return 1 if failures else 0
