@@ -25,8 +25,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
+# Benchmarks print their figures and write JSON under bench/results/.
+# SPAM_DATA_DIR (default ../shared/data/spam) holds the labeled data bench.detect reads.
 bench: $(STAMP)
-	$(PY) -m bench.ingest
+	mkdir -p bench/results
+	$(PY) -m bench.ingest --json bench/results/ingest.json
+	$(PY) -m bench.fanout --json bench/results/fanout.json
+	$(PY) -m bench.detect --json bench/results/detect.json
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
