@@ -63,6 +63,9 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
             changing = [c for c in world.journal[calls_before:]
                         if c.method not in ("getUpdates", "getChatAdministrators", "getMe")]
     rate = settings.send_rate_per_second
+    by_method: dict[str, int] = {}
+    for entry in changing:
+        by_method[entry.method] = by_method.get(entry.method, 0) + 1
     ideal = len(changing) / rate
     return {
         "benchmark": "fanout",
@@ -72,6 +75,7 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
         "ideal_seconds": round(ideal, 2),
         "ratio_ideal_over_measured": round(ideal / elapsed, 3),
         "answers_429": world.too_many_requests,
+        "calls_by_method": by_method,
         "limits": {"per_second": rate, "per_group_per_minute": world.per_chat_per_minute},
     }
 

@@ -69,6 +69,10 @@ class Executor:
     clock: Callable[[], float] = time.monotonic
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _busy_chats: set[int] = field(default_factory=set)
+    # rows in flight, and rows finished since the last look at the table: a look started before
+    # a row finished still sees it unfinished and must not hand it out again
+    _inflight: set[int] = field(default_factory=set)
+    _finished_ids: set[int] = field(default_factory=set)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _stopping: bool = False
     _runner: asyncio.Task[None] | None = None
@@ -123,6 +127,7 @@ class Executor:
     async def dispatch_ready(self) -> float:
         """Start the due head call of every chat; return how long to wait before looking again."""
         now = self.clock()
+        finished_before = set(self._finished_ids)
         async with self.sessions() as session:
             outbox = OutboxRepository(session)
             rows = await outbox.list_ready(now=utcnow(), limit=1000)
@@ -130,6 +135,9 @@ class Executor:
         next_look = self.poll_interval
         seen: set[int] = set()
         for row in rows:
+            if row.id in self._inflight or row.id in self._finished_ids:
+                seen.add(row.chat_id)
+                continue
             if row.chat_id in seen:
                 continue
             seen.add(row.chat_id)  # only a chat's oldest due row may go: order within a chat
@@ -143,11 +151,13 @@ class Executor:
                 continue
             slot = self.limiter.reserve(row.chat_id, now, counts=_counts(row))
             self._busy_chats.add(row.chat_id)
+            self._inflight.add(row.id)
             task = asyncio.create_task(self._execute(row, slot))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
         if len(rows) >= 1000 or (self._tasks and len(self._tasks) >= self.concurrency):
             next_look = min(next_look, self.limiter.interval)
+        self._finished_ids -= finished_before
         self.limiter.forget_idle(now)
         return max(next_look, 0.005)
 
@@ -168,6 +178,8 @@ class Executor:
             await self._call_and_record(row)
         finally:
             self._busy_chats.discard(row.chat_id)
+            self._inflight.discard(row.id)
+            self._finished_ids.add(row.id)
 
     async def _call_and_record(self, row: Outbox) -> None:
         try:
