@@ -162,7 +162,12 @@ def get_chat(world: World, params: Params) -> Any:
     chat = resolve_chat(world, params)
     if chat.type != "private":
         group_chat(world, params)
-    data: dict[str, Any] = {**chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11}
+    data: dict[str, Any] = {
+        **chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11,
+        "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
+                                "unique_gifts": False, "premium_subscription": False,
+                                "gifts_from_channels": False},
+    }
     if chat.type != "private":
         data["permissions"] = {k: True for k in PERMISSIONS} | chat.permissions
     return data

@@ -310,8 +310,10 @@ class People:
             message = self.new_message(group, shown_from, body, entities=found, **extra)
         message.buttons = buttons or None
         who = self.name_of(sender) if shown_from is sender else self.name_of(shown_from)
-        if "sender_chat" in extra:
-            who = f"{extra['sender_chat']['title']} (as {who})"
+        if shown_from is ANONYMOUS_ADMIN:
+            who = f"{self.name_of(sender)} (anonymous admin)"
+        elif shown_from is CHANNEL_BOT:
+            who = f"{extra['sender_chat']['title']} (channel)"
         if reply_to is not None:
             who += f" (reply to #{extra['_reply_to']})"
         if forward_from_chat is not None:

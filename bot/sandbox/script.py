@@ -3,6 +3,7 @@
 One line, one step. Declarations come first; the bot starts before the first action; after every
 action the runner waits until the bot is done (`World.settle`) and prints what everyone did.
 `expect` lines check the world and print `ok   line N: ...` or `FAIL line N: ...`.
+A `#` followed by a space starts a comment (outside quotes); `#5` names message 5.
 
     # declarations (users are also created on first use)
     owner olga                                   # an owner of the deployment (world.owner_ids)
@@ -46,9 +47,10 @@ action the runner waits until the bot is done (`World.settle`) and prints what e
     expect bot messages in g1 = 2                # also: messages, deleted messages, members,
     expect 429s = 0                              # private messages to NAME, calls METHOD
 
-The console reads the same lines, plus `help` and `quit`. With no declarations it starts a
-world with owner olga, users alice, bob and carl, and groups g1 and g2 owned by olga with the
-bot added.
+`group ... with bot` declares a group the owner adds the bot to as the story starts. The console
+reads the same lines, plus `help` and `quit`. With no declarations (in the console or a file) the
+world has owner olga, users alice, bob and carl, members of groups g1 Guangzhou and g2 Beijing,
+owned by olga, with the bot added.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ from bot.sandbox.server import SandboxServer
 from bot.sandbox.world import World
 
 StartBot = Callable[[World, str], contextlib.AbstractAsyncContextManager[object]]
-HELP = __doc__.split("\n\n", 1)[1].rsplit("\n\nThe console", 1)[0] if __doc__ else ""
+HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 
 
 class Runner:
@@ -108,7 +110,7 @@ class Runner:
                 await self.start()
             await self.act(number, step)
         except (KeyError, ValueError) as exc:
-            self.fail(number, f"{step.text}: {exc}")
+            self.fail(number, f"{step.text}: {exc.args[0] if exc.args else exc}")
         return True
 
     def declare(self, step: Step) -> None:

@@ -113,7 +113,8 @@ def _say(s: ScenarioState, a: Args) -> None:
 
 def _last_of(world: World, chat: Chat, user: User) -> Message:
     for message in reversed(chat.messages.values()):
-        if message.sender is not None and message.sender.id == user.id and not message.deleted:
+        mine = message.sender is not None and message.sender.id == user.id
+        if mine and not message.deleted and message.shown_text:
             return message
     raise KeyError(f"{world.name_of(user)} has no message in {chat.key}")
 

@@ -34,6 +34,22 @@ class Step:
         return self.kind.startswith("expect")
 
 
+def strip_comment(line: str) -> str:
+    """The line without its comment: from a `#` that starts the line or follows a space and is
+    followed by a space or the end, outside quotes."""
+    quote = ""
+    for index, char in enumerate(line):
+        if quote:
+            quote = "" if char == quote else quote
+        elif char in "\"'“":
+            quote = "”" if char == "“" else char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()) and (
+            index + 1 == len(line) or line[index + 1].isspace()
+        ):
+            return line[:index]
+    return line
+
+
 def names(text: str) -> list[str]:
     return [n for n in re.split(r"[\s,]+", text.strip()) if n and n.lower() != "and"]
 
@@ -102,8 +118,8 @@ _EXPECTS: list[tuple[str, str]] = [
 
 def parse_line(line: str) -> Step | None:
     """The step a line stands for; None for blank lines and comments; ScriptError otherwise."""
-    text = line.strip()
-    if not text or text.startswith("#"):
+    text = strip_comment(line).strip()
+    if not text:
         return None
     lowered = text.lower()
     for word in ("owners", "owner", "users", "user"):
@@ -135,7 +151,7 @@ def _group(text: str) -> Step:
     args = {"key": match.group("key"), "title": _quoted(match, 1) or match.group("word")}
     rest = match.group("rest")
     for part in ("owner", "admins", "members"):
-        found = re.search(rf"\b{part}\s+(.+?)(?=\s+(?:owner|admins|members|basic)\b|$)", rest,
+        found = re.search(rf"\b{part}\s+(.+?)(?=\s+(?:owner|admins|members|basic|with)\b|$)", rest,
                           re.IGNORECASE)
         if found:
             args[part] = found.group(1)

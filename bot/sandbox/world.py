@@ -127,7 +127,10 @@ class World(People):
         """A group that exists before the story starts (no updates are queued)."""
         serial = self._next_group_id
         self._next_group_id += 1
-        chat_id = -(1_000_000_000_000 + 1_300_000_000 + serial) if supergroup else -4_100 - serial
+        if supergroup:
+            chat_id = -(1_000_000_000_000 + 1_300_000_000 + serial)
+        else:
+            chat_id = -(4_100_000_000 + serial)
         chat = Chat(chat_id, key, title, "supergroup" if supergroup else "group", username)
         creator = self.user(owner)
         chat.members[creator.id] = Member(creator, "creator")
@@ -190,12 +193,14 @@ class World(People):
             self.updates = [u for u in self.updates if u["update_id"] >= offset]
             self.mark_activity()
 
-    def deliverable(self, allowed: frozenset[str] | None = None) -> list[dict[str, Any]]:
-        """Queued updates of the allowed kinds; those of other kinds are dropped, as Telegram
-        never delivers them."""
+    def deliverable(
+        self, allowed: frozenset[str] | None = None, *, drop: bool = True
+    ) -> list[dict[str, Any]]:
+        """Queued updates of the allowed kinds; with `drop`, those of other kinds are dropped,
+        as Telegram never delivers them."""
         allowed = self.allowed_updates if allowed is None else allowed
         kept = [u for u in self.updates if _kind(u) in allowed]
-        if len(kept) != len(self.updates):
+        if drop and len(kept) != len(self.updates):
             self.updates = kept
             self.touch()
         return kept
@@ -309,7 +314,7 @@ class World(People):
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
-            pending = self.deliverable(self.webhook_allowed())
+            pending = self.deliverable(self.webhook_allowed(), drop=False)
             if not pending and not self.busy and now - self._last_activity >= quiet:
                 return
             if now >= deadline:
@@ -335,7 +340,8 @@ def _kind(update: dict[str, Any]) -> str:
     return next(k for k in update if k != "update_id")
 
 
-async def settle(world: World, *, quiet: float = 0.15, timeout: float = 10.0) -> None:
+async def settle(world: World, *, quiet: float = 0.3, timeout: float = 15.0) -> None:
+    """`World.settle` with the margins of the end-to-end harness (slower, real handlers)."""
     await world.settle(quiet=quiet, timeout=timeout)
 
 

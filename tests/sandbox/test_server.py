@@ -5,7 +5,7 @@ import socket
 
 import aiohttp
 import pytest
-from telegram import InputFile, Update
+from telegram import ChatPermissions, InputFile, Update
 from telegram.error import BadRequest, Conflict, RetryAfter
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
@@ -57,8 +57,6 @@ async def test_server_chat_member_updates_when_allowed(world, server):
         world.join("alice", "g1")
         await world.settle()
     assert seen == []
-    async with polling(build_app(server.base_url), allowed_updates=Update.ALL_TYPES):
-        pass
     app = build_app(server.base_url)
     app.add_handler(ChatMemberHandler(on_member, ChatMemberHandler.CHAT_MEMBER))
     async with polling(app, allowed_updates=Update.ALL_TYPES):
@@ -133,10 +131,73 @@ async def test_server_webhook_delivers_with_secret():
                 await world.wait_for(lambda: got == ["via hook"], timeout=5)
                 await world.settle()
                 assert world.bot_messages("g1")[-1].text == "ok"
+                # a wrong secret is refused by PTB; the sandbox keeps the update and retries
+                world.webhook["secret_token"] = "wrong"
+                world.send("alice", "g1", "second")
+                await world.wait_for(lambda: world.webhook.get("last_error_message"), timeout=5)
+                assert got == ["via hook"] and world.updates
+                world.webhook["secret_token"] = "s3cret"
+                await world.wait_for(lambda: got == ["via hook", "second"], timeout=5)
+                await world.settle()
             finally:
                 await app.updater.stop()
                 await app.stop()
-        world.webhook["secret_token"] = "wrong"
-        world.send("alice", "g1", "refused")
-        await asyncio.sleep(0)
-        assert world.updates[-1]["message"]["text"] == "refused"
+
+
+async def test_server_every_member_status_parses_in_ptb(world, server):
+    world.add_bot("g1", by="olga")
+    for name in ("alice", "bob"):
+        world.join(name, "g1")
+    world.add_user("carl")
+    g1 = world.chats["g1"]
+    async with build_app(server.base_url) as app:
+        await app.bot.restrict_chat_member(g1.id, world.users["alice"].id,
+                                           ChatPermissions(can_send_messages=False))
+        await app.bot.ban_chat_member(g1.id, world.users["bob"].id)
+        statuses = {}
+        for name in ("olga", "adam", "alice", "bob", "carl"):
+            member = await app.bot.get_chat_member(g1.id, world.users[name].id)
+            statuses[name] = member.status
+        bot_member = await app.bot.get_chat_member(g1.id, world.bot.id)
+        chat = await app.bot.get_chat(g1.id)
+        link = await app.bot.create_chat_invite_link(g1.id, name="spring", creates_join_request=True)
+        await app.bot.set_my_commands([("start", "begin")], language_code="zh")
+        commands = await app.bot.get_my_commands(language_code="zh")
+        count = await app.bot.get_chat_member_count(g1.id)
+    assert statuses == {"olga": "creator", "adam": "administrator", "alice": "restricted",
+                        "bob": "kicked", "carl": "left"}
+    assert bot_member.can_delete_messages and bot_member.can_restrict_members
+    assert chat.title == "Guangzhou" and chat.type == "supergroup"
+    assert link.name == "spring" and link.creator.id == world.bot.id and link.creates_join_request
+    assert [c.command for c in commands] == ["start"] and count == 4
+
+
+async def test_server_second_poller_ends_the_first_with_409(world, server):
+    async with aiohttp.ClientSession() as client:
+        url = f"{server.base_url}123:ABC/getUpdates"
+        first = asyncio.create_task(client.post(url, data={"timeout": "5"}))
+        await world.wait_for(lambda: server._poll_generation == 1, timeout=5)
+        second = asyncio.create_task(client.post(url, data={"timeout": "0"}))
+        answer = await first
+        assert answer.status == 409
+        assert "terminated by other getUpdates request" in (await answer.json())["description"]
+        assert (await second).status == 200
+
+
+async def test_server_long_poll_wakes_on_update_and_honours_offset_and_limit(world, server):
+    world.private("bob", "/start")
+    async with aiohttp.ClientSession() as client:
+        url = f"{server.base_url}123:ABC/getUpdates"
+        first = await (await client.post(url, data={"timeout": "0"})).json()
+        offset = first["result"][-1]["update_id"] + 1
+        poll = asyncio.create_task(client.post(url, data={"timeout": "20", "offset": str(offset)}))
+        await world.wait_for(lambda: world._waiters and not world.updates, timeout=5)
+        world.private("alice", "one")
+        world.private("alice", "two")
+        body = await (await asyncio.wait_for(poll, timeout=5)).json()
+        assert [u["message"]["text"] for u in body["result"]][0] == "one"
+        limited = await (await client.post(url, data={"offset": str(offset), "limit": "1"})).json()
+        assert [u["message"]["text"] for u in limited["result"]] == ["one"]
+        rest = await (await client.post(url, data={"offset": str(offset + 1)})).json()
+        assert [u["message"]["text"] for u in rest["result"]] == ["two"]
+        assert [u["update_id"] for u in world.updates] == [offset + 1]
