@@ -63,6 +63,9 @@ class Executor:
     sessions: SessionFactory
     limiter: SendLimiter = field(default_factory=SendLimiter)
     concurrency: int = 16
+    # rows read per look: enough to find a due head for every free slot, few enough to be cheap,
+    # since the executor looks again each time a call finishes
+    look_ahead: int = 96
     poll_interval: float = 1.0
     backoff_base: float = BACKOFF_BASE
     stats: ExecutorStats = field(default_factory=ExecutorStats)
@@ -130,7 +133,7 @@ class Executor:
         finished_before = set(self._finished_ids)
         async with self.sessions() as session:
             outbox = OutboxRepository(session)
-            rows = await outbox.list_ready(now=utcnow(), limit=1000)
+            rows = await outbox.list_ready(now=utcnow(), limit=self.look_ahead)
             retrying = await outbox.retrying_heads(now=utcnow()) if rows else {}
         next_look = self.poll_interval
         seen: set[int] = set()
@@ -155,7 +158,7 @@ class Executor:
             task = asyncio.create_task(self._execute(row, slot))
             self._tasks.add(task)
             task.add_done_callback(self._finished)
-        if len(rows) >= 1000 or (self._tasks and len(self._tasks) >= self.concurrency):
+        if len(rows) >= self.look_ahead or (self._tasks and len(self._tasks) >= self.concurrency):
             next_look = min(next_look, self.limiter.interval)
         self._finished_ids -= finished_before
         self.limiter.forget_idle(now)
