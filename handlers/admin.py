@@ -13,7 +13,15 @@ from telegram import Update
 from bot.context import BotContext
 from bot.i18n import tr
 from handlers import actions
-from handlers.commands import admin_command, language, reason_words, reply, target_or_usage, usage
+from handlers.commands import (
+    TargetUser,
+    admin_command,
+    language,
+    reason_words,
+    reply,
+    target_or_usage,
+    usage,
+)
 from rules.moderation import format_duration, parse_duration
 from storage.models import Chat, utcnow
 from storage.moderation import WarningRepository
@@ -111,70 +119,56 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
     await reply(update, context, "\n".join(lines))
 
 
-@admin_command("ban")
-async def cmd_ban(update: Update, context: BotContext) -> None:
-    target = await target_or_usage(update, context, "ban")
-    if target is None:
-        return
+async def _act_in_group(
+    update: Update,
+    context: BotContext,
+    target: TargetUser,
+    action: str,
+    calls: list[tuple[str, dict[str, object]]],
+    answer: str,
+) -> None:
+    """Queue the calls on the target in this group, log the action, answer the admin."""
     chat = _chat(context)
-    reason = reason_words(context, target)
-    await context.uow.queue("ban_chat_member", chat.id, {"user_id": target.user_id})
+    for kind, payload in calls:
+        await context.uow.queue(kind, chat.id, {"user_id": target.user_id, **payload})
+    reasons = reason_words(context, target) or f"/{action}"
     actions.log(
         context.uow,
-        "ban",
+        action,
         chat_id=chat.id,
         actor=_actor(update),
         target=target.user_id,
-        reasons=reason or "/ban",
+        reasons=reasons,
     )
-    await reply(
-        update,
-        context,
-        tr(language(context), "{name} is banned from this group.", name=target.name),
-    )
+    await reply(update, context, answer)
+
+
+UNBAN = ("unban_chat_member", {"only_if_banned": True})
+
+
+@admin_command("ban")
+async def cmd_ban(update: Update, context: BotContext) -> None:
+    target = await target_or_usage(update, context, "ban")
+    if target is not None:
+        text = tr(language(context), "{name} is banned from this group.", name=target.name)
+        await _act_in_group(update, context, target, "ban", [("ban_chat_member", {})], text)
 
 
 @admin_command("unban")
 async def cmd_unban(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unban", protect=False)
-    if target is None:
-        return
-    chat = _chat(context)
-    await context.uow.queue(
-        "unban_chat_member", chat.id, {"user_id": target.user_id, "only_if_banned": True}
-    )
-    actions.log(context.uow, "unban", chat_id=chat.id, actor=_actor(update), target=target.user_id)
-    await reply(
-        update,
-        context,
-        tr(language(context), "{name} may join this group again.", name=target.name),
-    )
+    if target is not None:
+        text = tr(language(context), "{name} may join this group again.", name=target.name)
+        await _act_in_group(update, context, target, "unban", [UNBAN], text)
 
 
 @admin_command("kick")
 async def cmd_kick(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "kick")
-    if target is None:
-        return
-    chat = _chat(context)
-    # A kick is a ban lifted straight away: removed, but free to come back.
-    await context.uow.queue("ban_chat_member", chat.id, {"user_id": target.user_id})
-    await context.uow.queue(
-        "unban_chat_member", chat.id, {"user_id": target.user_id, "only_if_banned": True}
-    )
-    actions.log(
-        context.uow,
-        "kick",
-        chat_id=chat.id,
-        actor=_actor(update),
-        target=target.user_id,
-        reasons=reason_words(context, target) or "/kick",
-    )
-    await reply(
-        update,
-        context,
-        tr(language(context), "{name} was removed from this group.", name=target.name),
-    )
+    if target is not None:
+        # A kick is a ban lifted straight away: removed, but free to come back.
+        text = tr(language(context), "{name} was removed from this group.", name=target.name)
+        await _act_in_group(update, context, target, "kick", [("ban_chat_member", {}), UNBAN], text)
 
 
 @admin_command("mute")
@@ -215,14 +209,10 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
 @admin_command("unmute")
 async def cmd_unmute(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unmute", protect=False)
-    if target is None:
-        return
-    chat = _chat(context)
-    await context.uow.queue(
-        "restrict_chat_member", chat.id, {"user_id": target.user_id, "permissions": UNMUTED}
-    )
-    actions.log(context.uow, "unmute", chat_id=chat.id, actor=_actor(update), target=target.user_id)
-    await reply(update, context, tr(language(context), "{name} may speak again.", name=target.name))
+    if target is not None:
+        text = tr(language(context), "{name} may speak again.", name=target.name)
+        calls = [("restrict_chat_member", {"permissions": UNMUTED})]
+        await _act_in_group(update, context, target, "unmute", calls, text)
 
 
 @admin_command("del")
