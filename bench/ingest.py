@@ -33,9 +33,10 @@ from telegram.ext import (
     filters,
 )
 
-from bench._offline import BOT, OfflineRequest
 from bot import migrate
 from bot.app import build_application, running
+from bot.sandbox.offline import ME as BOT
+from bot.sandbox.offline import ScriptedRequest as OfflineRequest
 from bot.settings import Settings
 from storage.groups import ChatRepository
 

@@ -7,10 +7,10 @@ import pytest
 
 from bot.executor import Executor
 from bot.ratelimit import SendLimiter
+from bot.sandbox.offline import scripted_bot
 from storage.db import create_engine, create_session_factory
 from storage.models import utcnow
 from storage.outbox import OutboxRepository
-from tests.scripted import scripted_bot
 
 A, B = -1001, -1002
 

@@ -1,7 +1,8 @@
-"""An offline Bot API for unit tests: a real PTB Bot whose HTTP layer answers from a script.
+"""An offline Bot API for unit tests and benchmarks: python-telegram-bot's own Bot over an HTTP
+layer that answers from a script, with no network at all.
 
 Every call is recorded (method, parameters, time); answers can be queued per method, e.g. a 429
-with retry_after, a 500, or Telegram's "Bad Request: ..." texts.
+with retry_after, a 500, or Telegram's "Bad Request: ..." texts. Unscripted calls succeed.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ class ScriptedRequest(BaseRequest):
         self.answers: dict[str, deque[tuple[int, dict[str, Any]]]] = defaultdict(deque)
         self.next_message_id = 100
 
-    def fail(self, method: str, code: int, description: str, retry_after: int | None = None) -> None:
+    def fail(
+        self, method: str, code: int, description: str, retry_after: int | None = None
+    ) -> None:
         body: dict[str, Any] = {"ok": False, "error_code": code, "description": description}
         if retry_after is not None:
             body["parameters"] = {"retry_after": retry_after}
@@ -42,7 +45,9 @@ class ScriptedRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         return 1.0
 
-    async def do_request(self, url, method, request_data: RequestData | None = None, **_: Any):
+    async def do_request(  # type: ignore[override]
+        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = {}
         if request_data is not None:
@@ -54,11 +59,16 @@ class ScriptedRequest(BaseRequest):
         result: Any = True
         if name == "getMe":
             result = ME
+        elif name in ("getUpdates", "getChatAdministrators"):
+            result = []
         elif name in ("sendMessage", "sendPhoto", "sendDocument", "editMessageText"):
             self.next_message_id += 1
-            result = {"message_id": self.next_message_id, "date": int(time.time()),
-                      "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"},
-                      "text": params.get("text", "")}
+            result = {
+                "message_id": self.next_message_id,
+                "date": int(time.time()),
+                "chat": {"id": int(params.get("chat_id", 0)), "type": "supergroup"},
+                "text": params.get("text", ""),
+            }
         return 200, json.dumps({"ok": True, "result": result}).encode()
 
 
