@@ -38,7 +38,6 @@ class ActivityBuffer:
         self.interval = interval
         self.max_pending = max_pending
         self._pending = _Pending()
-        self._writing = _Pending()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -61,17 +60,6 @@ class ActivityBuffer:
     def note_processed(self, update_id: int) -> None:
         self._pending.processed.add(update_id)
         self._maybe_flush()
-
-    def is_processed(self, update_id: int) -> bool:
-        return update_id in self._pending.processed or update_id in self._writing.processed
-
-    def unsaved_messages(self, chat_id: int, user_id: int) -> int:
-        """Messages counted but not yet written, to add to the stored count."""
-        total = 0
-        for pending in (self._pending, self._writing):
-            count = pending.members.get((chat_id, user_id))
-            total += count.messages if count is not None else 0
-        return total
 
     def _maybe_flush(self) -> None:
         if self._pending.size() >= self.max_pending:
@@ -104,7 +92,6 @@ class ActivityBuffer:
         if not self._pending.size():
             return
         batch, self._pending = self._pending, _Pending()
-        self._writing = batch
         try:
             async with self.sessions() as session:
                 repo = ActivityRepository(session)
@@ -116,8 +103,6 @@ class ActivityBuffer:
         except Exception:
             self._merge_back(batch)
             raise
-        finally:
-            self._writing = _Pending()
 
     def _merge_back(self, batch: _Pending) -> None:
         for key, count in batch.members.items():

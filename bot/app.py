@@ -19,7 +19,13 @@ from telegram.request import BaseRequest, HTTPXRequest
 import handlers
 from bot.activity import ActivityBuffer
 from bot.caches import AdminCache
-from bot.context import BotContext, Services, UpdateProcessor
+from bot.context import (
+    BotContext,
+    Services,
+    UpdateProcessor,
+    prune_processed_job,
+    refresh_detector_job,
+)
 from bot.detector import Detector
 from bot.executor import Executor
 from bot.ratelimit import SendLimiter
@@ -107,16 +113,14 @@ async def _post_init(app: BotApplication) -> None:
     assert app.job_queue is not None
     services.jobs = app.job_queue
     app.job_queue.run_repeating(report_job, interval=60, first=10, name="blacklist-report")
-    app.job_queue.run_repeating(_retrain_job, interval=300, first=300, name="detector-refresh")
+    jobs = app.job_queue
+    jobs.run_repeating(refresh_detector_job, interval=300, first=300, name="detector-refresh")
+    jobs.run_repeating(prune_processed_job, interval=3600, first=60, name="prune-processed")
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
     services.executor = Executor(app.bot, services.sessions, limiter)
     services.executor.start()
     await register_menus(app.bot, settings.default_language)
     log.info("bot @%s ready; owners %s", app.bot.username, sorted(services.owners))
-
-
-async def _retrain_job(context: BotContext) -> None:
-    await context.services.detector.retrain_if_changed(context.services.sessions)
 
 
 async def _post_shutdown(app: BotApplication) -> None:

@@ -14,7 +14,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -69,7 +70,7 @@ class Services:
     def schedule_retrain(self) -> None:
         """Retrain the detector soon from the labeled messages (debounced)."""
         if not self.jobs.get_jobs_by_name("detector-retrain"):
-            self.jobs.run_once(_retrain_job, self.retrain_delay, name="detector-retrain")
+            self.jobs.run_once(refresh_detector_job, self.retrain_delay, name="detector-retrain")
 
 
 @dataclass
@@ -81,7 +82,6 @@ class UnitOfWork:
     alliance: Alliance | None = None
     queued: int = 0
     failed: bool = False
-    facts: dict[str, Any] = field(default_factory=dict)
 
     async def chat_for_update(self) -> Chat:
         """The update's chat, loaded into this transaction so that changes to it are saved."""
@@ -107,9 +107,18 @@ class UnitOfWork:
         self.queued += 1
 
 
-async def _retrain_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+async def refresh_detector_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+    """Retrain the detector when labeled messages were added (by admins or the command line)."""
     services = context.bot_data
-    await services.detector.retrain(services.sessions)
+    await services.detector.retrain_if_changed(services.sessions)
+
+
+async def prune_processed_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+    """Forget processed update ids older than a day (Telegram redelivers for a day at most)."""
+    services = context.bot_data
+    async with services.sessions() as session:
+        await ProcessedUpdateRepository(session).prune(older_than=timedelta(days=1), now=utcnow())
+        await session.commit()
 
 
 def _users_of(update: Update) -> set[int]:
@@ -126,6 +135,11 @@ def _users_of(update: Update) -> set[int]:
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
+
+
+def current_uow_or_none() -> UnitOfWork | None:
+    """The unit of work of the update being processed, if any (error handlers run outside one)."""
+    return _current.get()
 
 
 def current_uow() -> UnitOfWork:

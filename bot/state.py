@@ -18,6 +18,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from bot.caches import RecentIds, TtlCache
 from storage.models import Alliance, Base, BlacklistEntry, Chat, Member
+from storage.policy import GroupPolicy
 
 T = TypeVar("T", bound=Base)
 CHAT_TTL = 30.0
@@ -38,7 +39,7 @@ def _detached(model: type[T], row: T) -> T:
 
 @dataclass
 class StateCache:
-    chats: TtlCache[int, tuple[Chat, Alliance | None]]
+    chats: TtlCache[int, tuple[Chat, Alliance | None, GroupPolicy]]
     warned: TtlCache[int, frozenset[int]]
     blacklists: TtlCache[int, frozenset[int]]
     # chat -> user -> membership snapshot
@@ -62,13 +63,28 @@ class StateCache:
 
         Code that changes the chat loads it into its session: `UnitOfWork.chat_for_update`.
         """
+        cached = await self._load_chat(session, chat_id)
+        return (cached[0], cached[1]) if cached is not None else (None, None)
+
+    async def policy(self, session: AsyncSession, chat_id: int) -> GroupPolicy:
+        """The chat's validated policy, parsed once per cache entry rather than per message."""
+        cached = await self._load_chat(session, chat_id)
+        return cached[2] if cached is not None else GroupPolicy()
+
+    async def _load_chat(
+        self, session: AsyncSession, chat_id: int
+    ) -> tuple[Chat, Alliance | None, GroupPolicy] | None:
         cached = self.chats.get(chat_id)
         if cached is None:
             row = await session.get(Chat, chat_id)
             if row is None:
-                return None, None
+                return None
             alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
-            cached = (_detached(Chat, row), _detached(Alliance, alliance) if alliance else None)
+            cached = (
+                _detached(Chat, row),
+                _detached(Alliance, alliance) if alliance else None,
+                GroupPolicy.load(row.policy),
+            )
             self.chats.put(chat_id, cached)
         return cached
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from bot.context import BotContext, _current
+from bot.context import BotContext, current_uow_or_none
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    uow = _current.get()
+    uow = current_uow_or_none()
     if uow is not None:
         uow.failed = True
     update_id = getattr(update, "update_id", None)

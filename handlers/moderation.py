@@ -49,7 +49,7 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     if await state.is_blacklisted(session, chat.alliance_id, user.id):
         await _remove_blacklisted(context, chat, message)
         raise ApplicationHandlerStop
-    policy = GroupPolicy.load(chat.policy)
+    policy = await state.policy(session, chat.id)
     member = await state.member(session, chat.id, user.id)
     now = utcnow()
     facts = message_facts(message)

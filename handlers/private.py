@@ -16,7 +16,7 @@ from telegram.ext import ExtBot
 
 from bot.context import BotContext
 from bot.i18n import LANGUAGES, N_, normalise_language, tr
-from handlers import group_rules
+from handlers import actions, group_rules
 from handlers.authority import may_moderate
 from storage.groups import UserRepository
 
@@ -53,11 +53,10 @@ PRIVATE_COMMANDS = [
 
 def language_for(update: Update, context: BotContext) -> str:
     """The chat's language in a group; the user's own in private, else the default."""
-    default = context.services.settings.default_language
-    uow = context.uow
-    if uow.chat is not None:
-        return uow.chat.language or (uow.alliance.language if uow.alliance else default)
+    if context.uow.chat is not None:
+        return actions.chat_language(context, context.uow.chat)
     user = update.effective_user
+    default = context.services.settings.default_language
     return normalise_language(user.language_code if user else None, default)
 
 

@@ -50,10 +50,6 @@ class AllianceRepository(Repository):
     async def list_all(self) -> list[Alliance]:
         return list(await self.session.scalars(select(Alliance).order_by(Alliance.id)))
 
-    async def list_for_owner(self, user_id: int) -> list[Alliance]:
-        rows = await self.session.scalars(select(Alliance).order_by(Alliance.id))
-        return [a for a in rows if user_id in a.owner_ids]
-
 
 class ChatRepository(Repository):
     async def get(self, chat_id: int) -> Chat | None:
@@ -155,17 +151,6 @@ class MemberRepository(Repository):
         member.status = status
         member.left_at = at
         await self.session.flush()
-
-    async def touch(self, chat_id: int, user_id: int, *, at: datetime) -> Member:
-        """Note a message from the member, creating the row the first time they are seen."""
-        member = await self.get(chat_id, user_id)
-        if member is None:
-            member = Member(chat_id=chat_id, user_id=user_id, first_seen=at, status="member")
-            self.session.add(member)
-        member.messages_seen = (member.messages_seen or 0) + 1
-        member.last_message_at = at
-        await self.session.flush()
-        return member
 
 
 class UserRepository(Repository):

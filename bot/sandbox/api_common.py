@@ -43,8 +43,11 @@ def resolve_chat(world: World, params: Params) -> Chat:
     chat = world.chat_by_id.get(key)
     if chat is not None:
         if chat.migrated_to is not None:
-            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                           migrate_to_chat_id=chat.migrated_to)
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to_chat_id=chat.migrated_to,
+            )
         if chat.type == "private" and not world.by_id[chat.id].started:
             raise ApiError(403, "Forbidden: bot can't initiate conversation with a user")
         return chat
@@ -58,14 +61,14 @@ def resolve_chat(world: World, params: Params) -> Chat:
     raise ApiError(400, "Bad Request: chat not found")
 
 
-def group_chat(world: World, params: Params, right: str | None = None, *,
-               groups_only: bool = False) -> Chat:
+def group_chat(
+    world: World, params: Params, right: str | None = None, *, groups_only: bool = False
+) -> Chat:
     """The chat, checked as Telegram checks it: the bot is in it and holds `right`."""
     chat = resolve_chat(world, params)
     if chat.type == "private":
         if groups_only or right is not None:
-            raise ApiError(400, "Bad Request: chat member status can't be changed in private "
-                                "chats")
+            raise ApiError(400, "Bad Request: chat member status can't be changed in private chats")
         return chat
     kind = "supergroup" if chat.type == "supergroup" else "group"
     status = chat.status_of(world.bot.id)
@@ -89,8 +92,9 @@ def user_id(params: Params) -> int:
     return int_param(params, "user_id", "Bad Request: invalid user_id specified")
 
 
-def target(chat: Chat, uid: int, *, owner_text: str = "Bad Request: can't remove chat owner"
-           ) -> Member | None:
+def target(
+    chat: Chat, uid: int, *, owner_text: str = "Bad Request: can't remove chat owner"
+) -> Member | None:
     """The member an action is aimed at; owners and admins cannot be touched by the bot."""
     member = chat.members.get(uid)
     if member is not None and member.status == "creator":

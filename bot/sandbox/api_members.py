@@ -69,8 +69,9 @@ def unban_chat_member(world: World, params: Params) -> Any:
     elif member is not None and member.status in PRESENT and not params.get("only_if_banned"):
         target(chat, uid)
         del chat.members[uid]  # without only_if_banned, Telegram removes a present member
-        world.member_update(chat, world.bot, member.to_api(),
-                            {"user": user.to_api(), "status": "left"})
+        world.member_update(
+            chat, world.bot, member.to_api(), {"user": user.to_api(), "status": "left"}
+        )
         world.note(chat, f"bot removed {world.name_of(user)} (unban of a member)", "unban")
     return True
 
@@ -98,8 +99,11 @@ def restrict_chat_member(world: World, params: Params) -> Any:
         member.status, member.permissions = "restricted", full
         member.until_date = _until(params)
         denied = ", ".join(k.removeprefix("can_") for k, v in full.items() if not v)
-        when = (f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(member.until_date))} UTC"
-                if member.until_date else "")
+        when = (
+            f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(member.until_date))} UTC"
+            if member.until_date
+            else ""
+        )
         world.note(chat, f"bot restricted {world.name_of(user)} (no {denied}){when}", "restrict")
     world.member_update(chat, world.bot, old, member.to_api())
     return True
@@ -163,10 +167,16 @@ def get_chat(world: World, params: Params) -> Any:
     if chat.type != "private":
         group_chat(world, params)
     data: dict[str, Any] = {
-        **chat.to_api(), "accent_color_id": 0, "max_reaction_count": 11,
-        "accepted_gift_types": {"unlimited_gifts": False, "limited_gifts": False,
-                                "unique_gifts": False, "premium_subscription": False,
-                                "gifts_from_channels": False},
+        **chat.to_api(),
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": {
+            "unlimited_gifts": False,
+            "limited_gifts": False,
+            "unique_gifts": False,
+            "premium_subscription": False,
+            "gifts_from_channels": False,
+        },
     }
     if chat.type != "private":
         data["permissions"] = {k: True for k in PERMISSIONS} | chat.permissions
@@ -176,8 +186,9 @@ def get_chat(world: World, params: Params) -> Any:
 def leave_chat(world: World, params: Params) -> Any:
     chat = group_chat(world, params, groups_only=True)
     old = chat.members.pop(world.bot.id)
-    world.member_update(chat, world.bot, old.to_api(),
-                        {"user": world.bot.to_api(), "status": "left"}, mine=True)
+    world.member_update(
+        chat, world.bot, old.to_api(), {"user": world.bot.to_api(), "status": "left"}, mine=True
+    )
     world.note(chat, "bot left the group", "leave")
     return True
 
@@ -189,12 +200,20 @@ def create_chat_invite_link(world: World, params: Params) -> Any:
         raise ApiError(400, "Bad Request: invite link name is too long")
     requests = bool(params.get("creates_join_request"))
     if requests and params.get("member_limit"):
-        raise ApiError(400, "Bad Request: member limit can't be specified for links requiring "
-                            "administrator approval")
+        raise ApiError(
+            400,
+            "Bad Request: member limit can't be specified for links requiring "
+            "administrator approval",
+        )
     serial = f"{abs(chat.id) % 10_000:04d}{len(chat.links) + 1:04d}Sbx"
-    link = InviteLink(f"https://t.me/+{serial}", name, world.bot, requests,
-                      expire_date=int(params.get("expire_date") or 0) or None,
-                      member_limit=int(params.get("member_limit") or 0) or None)
+    link = InviteLink(
+        f"https://t.me/+{serial}",
+        name,
+        world.bot,
+        requests,
+        expire_date=int(params.get("expire_date") or 0) or None,
+        member_limit=int(params.get("member_limit") or 0) or None,
+    )
     chat.links[link.url] = link
     world.note(chat, f"bot created invite link {name or link.url}", "link")
     return link.to_api()

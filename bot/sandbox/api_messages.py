@@ -18,15 +18,23 @@ NOT_MODIFIED = (
 
 
 def get_me(world: World, params: Params) -> Any:
-    return {**world.bot.to_api(), "can_join_groups": True, "can_read_all_group_messages": True,
-            "supports_inline_queries": False, "can_connect_to_business": False,
-            "has_main_web_app": False}
+    return {
+        **world.bot.to_api(),
+        "can_join_groups": True,
+        "can_read_all_group_messages": True,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
 
 
 def get_updates(world: World, params: Params) -> Any:
     if world.webhook is not None:
-        raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                            "use deleteWebhook to delete the webhook first")
+        raise ApiError(
+            409,
+            "Conflict: can't use getUpdates method while webhook is active; "
+            "use deleteWebhook to delete the webhook first",
+        )
     offset = int(params.get("offset") or 0)
     if offset > 0:
         world.confirm(offset)
@@ -42,15 +50,20 @@ def set_webhook(world: World, params: Params) -> Any:
     if not url:
         world.webhook = None
         return True
-    if not url.startswith(("http://127.0.0.1", "http://localhost", "https://127.0.0.1",
-                           "https://localhost")):
-        raise ApiError(400, "Bad Request: bad webhook: the sandbox delivers webhooks to "
-                            "127.0.0.1 only")
+    if not url.startswith(
+        ("http://127.0.0.1", "http://localhost", "https://127.0.0.1", "https://localhost")
+    ):
+        raise ApiError(
+            400, "Bad Request: bad webhook: the sandbox delivers webhooks to 127.0.0.1 only"
+        )
     if params.get("drop_pending_updates"):
         world.updates.clear()
     allowed = params.get("allowed_updates")
-    world.webhook = {"url": url, "secret_token": params.get("secret_token"),
-                     "allowed_updates": allowed if isinstance(allowed, list) else None}
+    world.webhook = {
+        "url": url,
+        "secret_token": params.get("secret_token"),
+        "allowed_updates": allowed if isinstance(allowed, list) else None,
+    }
     if isinstance(allowed, list):
         world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
     world.touch()
@@ -66,8 +79,11 @@ def delete_webhook(world: World, params: Params) -> Any:
 
 def get_webhook_info(world: World, params: Params) -> Any:
     hook = world.webhook or {}
-    info: dict[str, Any] = {"url": hook.get("url", ""), "has_custom_certificate": False,
-                            "pending_update_count": len(world.updates)}
+    info: dict[str, Any] = {
+        "url": hook.get("url", ""),
+        "has_custom_certificate": False,
+        "pending_update_count": len(world.updates),
+    }
     if hook.get("allowed_updates"):
         info["allowed_updates"] = hook["allowed_updates"]
     if hook.get("last_error_message"):
@@ -80,8 +96,12 @@ def get_webhook_info(world: World, params: Params) -> Any:
 def _formatted(params: Params, key: str, limit: int) -> tuple[str, list[dict[str, Any]]]:
     text = str(params.get(key) or "")
     if len(text) > limit:
-        raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                       else "Bad Request: message caption is too long")
+        raise ApiError(
+            400,
+            "Bad Request: message is too long"
+            if key == "text"
+            else "Bad Request: message caption is too long",
+        )
     if str(params.get("parse_mode") or "").upper() == "HTML":
         try:
             return parse_html(text)
@@ -107,7 +127,8 @@ def _reply_extra(world: World, chat: Chat, params: Params) -> dict[str, Any]:
     target = chat.messages.get(int(reply_id))
     if target is None or target.deleted:
         lenient = reply.get("allow_sending_without_reply") or params.get(
-            "allow_sending_without_reply")
+            "allow_sending_without_reply"
+        )
         if lenient:
             return {}
         raise ApiError(400, "Bad Request: message to be replied not found")
@@ -172,11 +193,22 @@ def _send_media(world: World, params: Params, kind: str) -> Any:
     file_id = upload.get("file_id") or f"BQAC{kind[:2]}{chat.next_message_id}"
     size = int(upload.get("size") or 0)
     if kind == "photo":
-        extra["photo"] = [{"file_id": file_id, "file_unique_id": f"u{file_id[-8:]}",
-                           "width": 1280, "height": 720, "file_size": size}]
+        extra["photo"] = [
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u{file_id[-8:]}",
+                "width": 1280,
+                "height": 720,
+                "file_size": size,
+            }
+        ]
     else:
-        extra["document"] = {"file_id": file_id, "file_unique_id": f"u{file_id[-8:]}",
-                             "file_name": upload["file_name"], "file_size": size}
+        extra["document"] = {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id[-8:]}",
+            "file_name": upload["file_name"],
+            "file_size": size,
+        }
     extra["_file"] = {"file_name": upload["file_name"], "size": size}
     if caption:
         extra["caption"] = caption
@@ -252,8 +284,9 @@ def delete_messages(world: World, params: Params) -> Any:
     if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
         raise ApiError(400, "Bad Request: message_ids must be a non-empty list of at most 100")
     chat = group_chat(world, params)
-    if chat.type != "private" and any(not chat.messages[i].by_bot for i in ids
-                                      if i in chat.messages):
+    if chat.type != "private" and any(
+        not chat.messages[i].by_bot for i in ids if i in chat.messages
+    ):
         group_chat(world, params, "can_delete_messages")
     deleted = 0
     for message_id in ids:
@@ -271,8 +304,9 @@ def delete_messages(world: World, params: Params) -> Any:
 def answer_callback_query(world: World, params: Params) -> Any:
     query = world.callbacks.pop(str(params.get("callback_query_id") or ""), None)
     if query is None:
-        raise ApiError(400, "Bad Request: query is too old and response timeout expired or "
-                            "query ID is invalid")
+        raise ApiError(
+            400, "Bad Request: query is too old and response timeout expired or query ID is invalid"
+        )
     if params.get("text"):
         chat = world.chat_by_id.get(query["message"]["chat"]["id"])
         alert = "alert" if params.get("show_alert") else "toast"
@@ -283,8 +317,7 @@ def answer_callback_query(world: World, params: Params) -> Any:
 
 def _scope_key(params: Params) -> tuple[str, str]:
     scope = as_dict(params.get("scope")) or {"type": "default"}
-    parts = [str(scope.get("type"))] + [str(scope[k]) for k in ("chat_id", "user_id")
-                                        if k in scope]
+    parts = [str(scope.get("type"))] + [str(scope[k]) for k in ("chat_id", "user_id") if k in scope]
     return ":".join(parts), str(params.get("language_code") or "")
 
 

@@ -63,16 +63,19 @@ def call(world: World, method: str, params: Params) -> tuple[int, dict[str, Any]
     except ApiError as exc:
         if exc.code == 429:
             world.flood_answers += 1
-            world.note(None, f"bot was told to wait {exc.parameters.get('retry_after')} s "
-                             f"({name}: 429 Too Many Requests)", "flood")
+            world.note(
+                None,
+                f"bot was told to wait {exc.parameters.get('retry_after')} s "
+                f"({name}: 429 Too Many Requests)",
+                "flood",
+            )
         elif name != "getUpdates":
-            world.note(_chat_of(world, params), f"bot's {name} failed: {exc.description}",
-                       "error")
-        world.journal.append(Call(name, params, False, None, exc.description, time.time(),
-                                  exc.code))
+            world.note(_chat_of(world, params), f"bot's {name} failed: {exc.description}", "error")
+        world.journal.append(
+            Call(name, params, False, None, exc.description, time.time(), exc.code)
+        )
         _activity(world, name)
-        body: dict[str, Any] = {"ok": False, "error_code": exc.code,
-                                "description": exc.description}
+        body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
         if exc.parameters:
             body["parameters"] = exc.parameters
         return exc.code, body

@@ -25,8 +25,9 @@ from bot.sandbox.model import (
 if TYPE_CHECKING:
     from bot.sandbox.world import World
 
-ANONYMOUS_ADMIN = User(ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True,
-                       language_code=None)
+ANONYMOUS_ADMIN = User(
+    ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True, language_code=None
+)
 CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True, language_code=None)
 Buttons = list[list[dict[str, Any]]]
 
@@ -45,8 +46,16 @@ class People:
         entities: list[dict[str, Any]] | None = None,
         **extra: Any,
     ) -> Message:
-        message = Message(chat.id, chat.next_message_id, sender, text, int(time.time()),
-                          by_bot=by_bot, entities=entities or [], extra=extra)
+        message = Message(
+            chat.id,
+            chat.next_message_id,
+            sender,
+            text,
+            int(time.time()),
+            by_bot=by_bot,
+            entities=entities or [],
+            extra=extra,
+        )
         chat.next_message_id += 1
         chat.messages[message.message_id] = message
         return message
@@ -175,8 +184,14 @@ class People:
             old["until_date"] = group.members[joiner.id].until_date
         group.members[joiner.id] = Member(joiner)
         actor = approved_by or adder
-        self.member_update(group, actor, old, group.members[joiner.id].to_api(), link=found,
-                           via_join_request=approved_by is not None)
+        self.member_update(
+            group,
+            actor,
+            old,
+            group.members[joiner.id].to_api(),
+            link=found,
+            via_join_request=approved_by is not None,
+        )
         how = f" (invited by {self.name_of(adder)})" if adder is not joiner else ""
         if found is not None:
             how = f" via link {found.name or found.url}"
@@ -201,13 +216,23 @@ class People:
         group.join_requests[person.id] = link
         self.note(group, f"{self.name_of(person)} asked to join via link {link.name or link.url}")
         if self.bot_present(group):
-            self.push("chat_join_request", {
-                "chat": group.to_api(), "from": person.to_api(), "user_chat_id": person.id,
-                "date": int(time.time()), "invite_link": link.to_api(),
-            })
+            self.push(
+                "chat_join_request",
+                {
+                    "chat": group.to_api(),
+                    "from": person.to_api(),
+                    "user_chat_id": person.id,
+                    "date": int(time.time()),
+                    "invite_link": link.to_api(),
+                },
+            )
 
     def promote(
-        self: World, user: User | str, chat: Chat | str, *, by: User | str | None = None,
+        self: World,
+        user: User | str,
+        chat: Chat | str,
+        *,
+        by: User | str | None = None,
         **rights: bool,
     ) -> None:
         group, target = self.chat(chat), self.user(user)
@@ -215,34 +240,49 @@ class People:
         old = group.members.get(target.id)
         old_api = old.to_api() if old else {"user": target.to_api(), "status": "left"}
         group.members[target.id] = Member(target, "administrator", {**ADMIN_RIGHTS, **rights})
-        self.member_update(group, actor, old_api, group.members[target.id].to_api(),
-                           mine=target.id == self.bot.id)
+        self.member_update(
+            group, actor, old_api, group.members[target.id].to_api(), mine=target.id == self.bot.id
+        )
         self.note(group, f"{self.name_of(actor)} made {self.name_of(target)} an admin")
 
-    def demote(self: World, user: User | str, chat: Chat | str, *, by: User | str | None = None
-               ) -> None:
+    def demote(
+        self: World, user: User | str, chat: Chat | str, *, by: User | str | None = None
+    ) -> None:
         group, target = self.chat(chat), self.user(user)
         actor = self.user(by) if by is not None else self._owner(group)
         old = group.members.get(target.id)
         if old is None or old.status != "administrator":
             return
         group.members[target.id] = Member(target)
-        self.member_update(group, actor, old.to_api(), group.members[target.id].to_api(),
-                           mine=target.id == self.bot.id)
+        self.member_update(
+            group,
+            actor,
+            old.to_api(),
+            group.members[target.id].to_api(),
+            mine=target.id == self.bot.id,
+        )
         self.note(group, f"{self.name_of(actor)} removed {self.name_of(target)} as admin")
 
     def _owner(self: World, chat: Chat) -> User:
         return next(m.user for m in chat.members.values() if m.status == "creator")
 
-    def migrate_to_supergroup(self: World, chat: Chat | str, *, by: User | str | None = None
-                              ) -> Chat:
+    def migrate_to_supergroup(
+        self: World, chat: Chat | str, *, by: User | str | None = None
+    ) -> Chat:
         """A basic group becomes a supergroup with a new id; members and key carry over."""
         old = self.chat(chat)
         actor = self.user(by) if by is not None else self._owner(old)
         serial = self._next_group_id
         self._next_group_id += 1
-        new = Chat(-(1_000_000_000_000 + 1_300_000_000 + serial), old.key, old.title,
-                   "supergroup", old.username, members=dict(old.members), links=dict(old.links))
+        new = Chat(
+            -(1_000_000_000_000 + 1_300_000_000 + serial),
+            old.key,
+            old.title,
+            "supergroup",
+            old.username,
+            members=dict(old.members),
+            links=dict(old.links),
+        )
         self.chats[old.key] = new
         self.chat_by_id[new.id] = new
         old.migrated_to = new.id
@@ -271,8 +311,11 @@ class People:
         if sender_chat is None and not self.is_present(sender.id, group):
             return None
         member = group.members.get(sender.id)
-        if (member is not None and member.status == "restricted"
-                and not member.permissions.get("can_send_messages", True)):
+        if (
+            member is not None
+            and member.status == "restricted"
+            and not member.permissions.get("can_send_messages", True)
+        ):
             return None
         extra: dict[str, Any] = {}
         if reply_to is not None:
@@ -296,10 +339,20 @@ class People:
             found = entities
         if photo:
             extra["photo"] = [
-                {"file_id": f"AgAC{group.next_message_id}s", "file_unique_id": "AQs",
-                 "width": 90, "height": 90, "file_size": 1_200},
-                {"file_id": f"AgAC{group.next_message_id}m", "file_unique_id": "AQm",
-                 "width": 800, "height": 800, "file_size": 64_000},
+                {
+                    "file_id": f"AgAC{group.next_message_id}s",
+                    "file_unique_id": "AQs",
+                    "width": 90,
+                    "height": 90,
+                    "file_size": 1_200,
+                },
+                {
+                    "file_id": f"AgAC{group.next_message_id}m",
+                    "file_unique_id": "AQm",
+                    "width": 800,
+                    "height": 800,
+                    "file_size": 64_000,
+                },
             ]
             if body:
                 extra["caption"] = body
@@ -347,8 +400,15 @@ class People:
         """The user presses the button carrying `data` on a bot message: a callback_query."""
         presser = self.user(user)
         query_id = f"{presser.id}{self.next_update_id:06d}"
-        label = next((b.get("text") for row in message.buttons or [] for b in row
-                      if b.get("callback_data") == data), data)
+        label = next(
+            (
+                b.get("text")
+                for row in message.buttons or []
+                for b in row
+                if b.get("callback_data") == data
+            ),
+            data,
+        )
         query = {
             "id": query_id,
             "from": presser.to_api(),

@@ -72,8 +72,15 @@ HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
 class Runner:
     """Feeds lines to a world, starting the server and the bot at the first action."""
 
-    def __init__(self, *, start_bot: StartBot, out: TextIO, name: str,
-                 expect_timeout: float, settle_timeout: float) -> None:
+    def __init__(
+        self,
+        *,
+        start_bot: StartBot,
+        out: TextIO,
+        name: str,
+        expect_timeout: float,
+        settle_timeout: float,
+    ) -> None:
         self.state = ScenarioState(World(), out, expect_timeout)
         self.start_bot = start_bot
         self.out = out
@@ -130,7 +137,9 @@ class Runner:
         else:
             owner_user = self.state.user(owner.strip())
         chat = world.add_group(
-            step.args["key"], step.args["title"], owner=owner_user,
+            step.args["key"],
+            step.args["title"],
+            owner=owner_user,
             admins=tuple(self.state.user(n) for n in names(step.args.get("admins", ""))),
             members=tuple(self.state.user(n) for n in names(step.args.get("members", ""))),
             supergroup="basic" not in step.args,
@@ -148,8 +157,11 @@ class Runner:
             for key, title in (("g1", "Guangzhou"), ("g2", "Beijing")):
                 world.add_group(key, title, owner=olga, members=people)
                 self.state.pending_bots.append((key, "olga"))
-            print("(no declarations: owner olga; users alice, bob, carl; groups g1 Guangzhou and "
-                  "g2 Beijing, owned by olga, with the bot)", file=self.out)
+            print(
+                "(no declarations: owner olga; users alice, bob, carl; groups g1 Guangzhou and "
+                "g2 Beijing, owned by olga, with the bot)",
+                file=self.out,
+            )
         server = SandboxServer(world)
         base_url = await server.start()
         self.stack.push_async_callback(server.stop)
@@ -186,7 +198,7 @@ class Runner:
 
     def flush(self) -> None:
         """Print every event since the last flush."""
-        for event in self.world.events[self.seen:]:
+        for event in self.world.events[self.seen :]:
             print(event.line(), file=self.out)
         self.seen = len(self.world.events)
 
@@ -199,10 +211,16 @@ class Runner:
 
 
 @contextlib.asynccontextmanager
-async def _runner(start_bot: StartBot, out: TextIO, name: str, expect_timeout: float,
-                  settle_timeout: float) -> AsyncIterator[Runner]:
-    runner = Runner(start_bot=start_bot, out=out, name=name, expect_timeout=expect_timeout,
-                    settle_timeout=settle_timeout)
+async def _runner(
+    start_bot: StartBot, out: TextIO, name: str, expect_timeout: float, settle_timeout: float
+) -> AsyncIterator[Runner]:
+    runner = Runner(
+        start_bot=start_bot,
+        out=out,
+        name=name,
+        expect_timeout=expect_timeout,
+        settle_timeout=settle_timeout,
+    )
     try:
         yield runner
     finally:
@@ -224,8 +242,7 @@ async def run_scenario(
             if not await runner.feed(number, line.rstrip("\n")):
                 break
         state = runner.state
-        print(f"{name}: {state.expectations} expectation(s), {state.failures} failure(s)",
-              file=out)
+        print(f"{name}: {state.expectations} expectation(s), {state.failures} failure(s)", file=out)
         return state.failures
 
 

@@ -13,12 +13,25 @@ from bot.sandbox.script_syntax import Step
 from bot.sandbox.world import World
 
 COMPARE: dict[str, Callable[[int, int], bool]] = {
-    "=": operator.eq, "==": operator.eq, "!=": operator.ne, ">=": operator.ge,
-    "<=": operator.le, ">": operator.gt, "<": operator.lt,
+    "=": operator.eq,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">=": operator.ge,
+    "<=": operator.le,
+    ">": operator.gt,
+    "<": operator.lt,
 }
-STATUS = {"banned": "kicked", "kicked": "kicked", "restricted": "restricted", "member": "member",
-          "admin": "administrator", "administrator": "administrator", "left": "left",
-          "owner": "creator", "creator": "creator"}
+STATUS = {
+    "banned": "kicked",
+    "kicked": "kicked",
+    "restricted": "restricted",
+    "member": "member",
+    "admin": "administrator",
+    "administrator": "administrator",
+    "left": "left",
+    "owner": "creator",
+    "creator": "creator",
+}
 
 
 @dataclass
@@ -77,8 +90,7 @@ def _add_bot(s: ScenarioState, a: Args) -> None:
 
 def _join(s: ScenarioState, a: Args) -> None:
     inviter = s.user(a["inviter"]) if "inviter" in a else None
-    s.world.join(s.user(a["user"]), s.chat(a["chat"]), inviter=inviter,
-                 invite_link=a.get("link"))
+    s.world.join(s.user(a["user"]), s.chat(a["chat"]), inviter=inviter, invite_link=a.get("link"))
 
 
 def _say(s: ScenarioState, a: Args) -> None:
@@ -103,8 +115,14 @@ def _say(s: ScenarioState, a: Args) -> None:
         sender_chat = a["channel_name"]
     buttons = [[{"text": a["button_name"], "url": a["url"]}]] if "button" in a else None
     message = world.send(
-        user, chat, a["body"], reply_to=reply, forward_from_chat=a.get("forward_name"),
-        buttons=buttons, photo="photo" in a, caption=a["body"] if "photo" in a else None,
+        user,
+        chat,
+        a["body"],
+        reply_to=reply,
+        forward_from_chat=a.get("forward_name"),
+        buttons=buttons,
+        photo="photo" in a,
+        caption=a["body"] if "photo" in a else None,
         sender_chat=sender_chat,
     )
     if message is None:
@@ -139,13 +157,14 @@ ACTIONS: dict[str, Callable[[ScenarioState, Args], object]] = {
     "add_bot": _add_bot,
     "remove_bot": lambda s, a: s.world.remove_bot(s.chat(a["chat"]), by=s.user(a["user"])),
     "join": _join,
-    "join_request": lambda s, a: s.world.join_request(s.user(a["user"]), s.chat(a["chat"]),
-                                                      a["link"]),
+    "join_request": lambda s, a: s.world.join_request(
+        s.user(a["user"]), s.chat(a["chat"]), a["link"]
+    ),
     "leave": lambda s, a: s.world.leave(s.user(a["user"]), s.chat(a["chat"])),
-    "promote": lambda s, a: s.world.promote(s.user(a["user"]), s.chat(a["chat"]),
-                                            by=s.user(a["by"])),
-    "demote": lambda s, a: s.world.demote(s.user(a["user"]), s.chat(a["chat"]),
-                                          by=s.user(a["by"])),
+    "promote": lambda s, a: s.world.promote(
+        s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])
+    ),
+    "demote": lambda s, a: s.world.demote(s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])),
     "migrate": lambda s, a: s.world.migrate_to_supergroup(s.chat(a["chat"])),
     "private": lambda s, a: s.world.private(s.user(a["user"]), a["body"]),
     "say": _say,
@@ -163,7 +182,8 @@ def _said(s: ScenarioState, a: Args) -> tuple[bool, str]:
     if found:
         return True, f"it said {_short(found[-1])!r}"
     return False, f"the bot said {len(texts)} message(s) there" + (
-        f", the last: {_short(texts[-1])!r}" if texts else "")
+        f", the last: {_short(texts[-1])!r}" if texts else ""
+    )
 
 
 def _said_nothing(s: ScenarioState, a: Args) -> tuple[bool, str]:
@@ -174,8 +194,11 @@ def _said_nothing(s: ScenarioState, a: Args) -> tuple[bool, str]:
 def _status(s: ScenarioState, a: Args) -> tuple[bool, str]:
     actual = s.world.status_of(s.user(a["user"]), s.chat(a["chat"]))
     wanted = a["status"].lower()
-    holds = actual in ("creator", "administrator", "member", "restricted") if wanted == "present" \
+    holds = (
+        actual in ("creator", "administrator", "member", "restricted")
+        if wanted == "present"
         else actual == STATUS[wanted]
+    )
     return holds, f"{a['user']} is {actual}"
 
 
@@ -187,8 +210,9 @@ def _deleted(s: ScenarioState, a: Args) -> tuple[bool, str]:
             return False, f"there is no message #{a['message']}"
     else:
         user = s.user(a["user"])
-        mine = [m for m in chat.messages.values() if m.sender is not None
-                and m.sender.id == user.id]
+        mine = [
+            m for m in chat.messages.values() if m.sender is not None and m.sender.id == user.id
+        ]
         if not mine:
             return False, f"{a['user']} wrote nothing there"
         message = mine[-1]
@@ -201,7 +225,8 @@ def _private(s: ScenarioState, a: Args) -> tuple[bool, str]:
     if found:
         return True, f"it got {_short(found[-1])!r}"
     return False, f"{a['user']} got {len(texts)} private message(s)" + (
-        f", the last: {_short(texts[-1])!r}" if texts else "")
+        f", the last: {_short(texts[-1])!r}" if texts else ""
+    )
 
 
 def _private_nothing(s: ScenarioState, a: Args) -> tuple[bool, str]:
@@ -231,9 +256,11 @@ def _count(s: ScenarioState, a: Args) -> tuple[bool, str]:
             "bot messages": lambda: len(world.bot_messages(chat)),
             "messages": lambda: len(world.messages_in(chat)),
             "deleted messages": lambda: len(world.deleted_messages(chat)),
-            "members": lambda: sum(1 for m in chat.members.values()
-                                   if m.status in ("creator", "administrator", "member",
-                                                   "restricted")),
+            "members": lambda: sum(
+                1
+                for m in chat.members.values()
+                if m.status in ("creator", "administrator", "member", "restricted")
+            ),
             "bans": lambda: sum(1 for m in chat.members.values() if m.status == "kicked"),
         }[what]()
     return COMPARE[a["op"]](actual, int(a["number"])), f"it is {actual}"

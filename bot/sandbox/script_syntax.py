@@ -43,8 +43,10 @@ def strip_comment(line: str) -> str:
             quote = "" if char == quote else quote
         elif char in "\"'“":
             quote = "”" if char == "“" else char
-        elif char == "#" and (index == 0 or line[index - 1].isspace()) and (
-            index + 1 == len(line) or line[index + 1].isspace()
+        elif (
+            char == "#"
+            and (index == 0 or line[index - 1].isspace())
+            and (index + 1 == len(line) or line[index + 1].isspace())
         ):
             return line[:index]
     return line
@@ -65,14 +67,26 @@ _ACTIONS: list[tuple[str, str]] = [
     ("help", r"help|\?"),
     ("quit", r"quit|exit|bye"),
     ("wait", r"wait\s+(?P<seconds>\d+(?:\.\d+)?)\s*(?:s|sec|seconds?)?"),
-    ("add_bot", rf"(?P<user>{NAME})\s+adds\s+(?:the\s+)?bot\s+to\s+(?P<chat>{NAME})"
-                r"(?P<member>\s+as\s+(?:a\s+)?member)?"),
-    ("remove_bot", rf"(?P<user>{NAME})\s+(?:removes|kicks)\s+(?:the\s+)?bot\s+from\s+"
-                   rf"(?P<chat>{NAME})"),
-    ("join_request", rf"(?P<user>{NAME})\s+(?:asks|requests)\s+to\s+join\s+(?P<chat>{NAME})"
-                     rf"\s+via\s+(?:link\s+)?(?P<link>\S+)"),
-    ("join", rf"(?P<user>{NAME})\s+joins\s+(?P<chat>{NAME})(?:\s+invited\s+by\s+"
-             rf"(?P<inviter>{NAME})|\s+via\s+(?:link\s+)?(?P<link>\S+))?"),
+    (
+        "add_bot",
+        rf"(?P<user>{NAME})\s+adds\s+(?:the\s+)?bot\s+to\s+(?P<chat>{NAME})"
+        r"(?P<member>\s+as\s+(?:a\s+)?member)?",
+    ),
+    (
+        "remove_bot",
+        rf"(?P<user>{NAME})\s+(?:removes|kicks)\s+(?:the\s+)?bot\s+from\s+"
+        rf"(?P<chat>{NAME})",
+    ),
+    (
+        "join_request",
+        rf"(?P<user>{NAME})\s+(?:asks|requests)\s+to\s+join\s+(?P<chat>{NAME})"
+        rf"\s+via\s+(?:link\s+)?(?P<link>\S+)",
+    ),
+    (
+        "join",
+        rf"(?P<user>{NAME})\s+joins\s+(?P<chat>{NAME})(?:\s+invited\s+by\s+"
+        rf"(?P<inviter>{NAME})|\s+via\s+(?:link\s+)?(?P<link>\S+))?",
+    ),
     ("leave", rf"(?P<user>{NAME})\s+leaves\s+(?P<chat>{NAME})"),
     ("promote", rf"(?P<by>{NAME})\s+promotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
     ("demote", rf"(?P<by>{NAME})\s+demotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
@@ -93,26 +107,53 @@ _MODS = [
 ]
 _EXPECTS: list[tuple[str, str]] = [
     ("expect_said_nothing", rf"bot\s+said\s+nothing\s+in\s+(?P<chat>{NAME})"),
-    ("expect_said", rf"bot\s+(?P<not>did\s+not\s+say|never\s+said|said)\s+in\s+"
-                    rf"(?P<chat>{NAME})\s+(?:something\s+containing\s+)?{Q}"),
-    ("expect_status", rf"(?P<user>{NAME})\s+is\s+(?P<not>not\s+)?(?:an?\s+)?"
-                      rf"(?P<status>banned|kicked|restricted|member|admin|administrator|left|"
-                      rf"owner|creator|present)\s+in\s+(?P<chat>{NAME})"),
-    ("expect_deleted", rf"(?:#|message\s+#?)(?P<message>\d+)\s+in\s+(?P<chat>{NAME})\s+"
-                       r"(?:is\s+|was\s+)?(?P<not>not\s+)?deleted"),
-    ("expect_deleted", rf"(?:the\s+)?last\s+message\s+of\s+(?P<user>{NAME})\s+in\s+"
-                       rf"(?P<chat>{NAME})\s+(?:is\s+|was\s+)?(?P<not>not\s+)?deleted"),
-    ("expect_private_nothing", rf"(?P<user>{NAME})\s+got\s+(?:nothing|no\s+(?:private\s+)?"
-                               r"messages?)"),
-    ("expect_private", rf"(?P<user>{NAME})\s+(?P<not>did\s+not\s+get|got)\s+(?:a\s+)?"
-                       rf"(?:private\s+message\s+)?(?:containing\s+)?{Q}"),
-    ("expect_refused", rf"(?P<user>{NAME})\s+was\s+(?P<not>not\s+)?refused\s+in\s+"
-                       rf"(?P<chat>{NAME})"),
-    ("expect_count", rf"(?P<what>bot\s+messages|messages|deleted\s+messages|members|"
-                     rf"bans|private\s+messages)\s+(?:in|to)\s+(?P<chat>{NAME})\s*{COMPARE}\s*"
-                     r"(?P<number>\d+)"),
-    ("expect_count", rf"(?P<what>429s|calls\s+(?P<method>\w+)|failed\s+calls)\s*{COMPARE}\s*"
-                     r"(?P<number>\d+)"),
+    (
+        "expect_said",
+        rf"bot\s+(?P<not>did\s+not\s+say|never\s+said|said)\s+in\s+"
+        rf"(?P<chat>{NAME})\s+(?:something\s+containing\s+)?{Q}",
+    ),
+    (
+        "expect_status",
+        rf"(?P<user>{NAME})\s+is\s+(?P<not>not\s+)?(?:an?\s+)?"
+        rf"(?P<status>banned|kicked|restricted|member|admin|administrator|left|"
+        rf"owner|creator|present)\s+in\s+(?P<chat>{NAME})",
+    ),
+    (
+        "expect_deleted",
+        rf"(?:#|message\s+#?)(?P<message>\d+)\s+in\s+(?P<chat>{NAME})\s+"
+        r"(?:is\s+|was\s+)?(?P<not>not\s+)?deleted",
+    ),
+    (
+        "expect_deleted",
+        rf"(?:the\s+)?last\s+message\s+of\s+(?P<user>{NAME})\s+in\s+"
+        rf"(?P<chat>{NAME})\s+(?:is\s+|was\s+)?(?P<not>not\s+)?deleted",
+    ),
+    (
+        "expect_private_nothing",
+        rf"(?P<user>{NAME})\s+got\s+(?:nothing|no\s+(?:private\s+)?"
+        r"messages?)",
+    ),
+    (
+        "expect_private",
+        rf"(?P<user>{NAME})\s+(?P<not>did\s+not\s+get|got)\s+(?:a\s+)?"
+        rf"(?:private\s+message\s+)?(?:containing\s+)?{Q}",
+    ),
+    (
+        "expect_refused",
+        rf"(?P<user>{NAME})\s+was\s+(?P<not>not\s+)?refused\s+in\s+"
+        rf"(?P<chat>{NAME})",
+    ),
+    (
+        "expect_count",
+        rf"(?P<what>bot\s+messages|messages|deleted\s+messages|members|"
+        rf"bans|private\s+messages)\s+(?:in|to)\s+(?P<chat>{NAME})\s*{COMPARE}\s*"
+        r"(?P<number>\d+)",
+    ),
+    (
+        "expect_count",
+        rf"(?P<what>429s|calls\s+(?P<method>\w+)|failed\s+calls)\s*{COMPARE}\s*"
+        r"(?P<number>\d+)",
+    ),
 ]
 
 
@@ -125,7 +166,7 @@ def parse_line(line: str) -> Step | None:
     for word in ("owners", "owner", "users", "user"):
         if lowered.startswith(word + " "):
             kind = "owners" if word.startswith("owner") else "users"
-            return Step(kind, {"names": text[len(word):].strip()}, text=text)
+            return Step(kind, {"names": text[len(word) :].strip()}, text=text)
     if lowered.startswith("group "):
         return _group(text)
     if lowered.startswith("expect "):
@@ -145,14 +186,16 @@ def parse_line(line: str) -> Step | None:
 
 def _group(text: str) -> Step:
     match = re.fullmatch(
-        rf"group\s+(?P<key>{NAME})\s+(?:{Q}|(?P<word>\S+))(?P<rest>.*)", text, re.IGNORECASE)
+        rf"group\s+(?P<key>{NAME})\s+(?:{Q}|(?P<word>\S+))(?P<rest>.*)", text, re.IGNORECASE
+    )
     if match is None:
         raise ScriptError(f"a group needs a key and a title: {text!r}")
     args = {"key": match.group("key"), "title": _quoted(match, 1) or match.group("word")}
     rest = match.group("rest")
     for part in ("owner", "admins", "members"):
-        found = re.search(rf"\b{part}\s+(.+?)(?=\s+(?:owner|admins|members|basic|with)\b|$)", rest,
-                          re.IGNORECASE)
+        found = re.search(
+            rf"\b{part}\s+(.+?)(?=\s+(?:owner|admins|members|basic|with)\b|$)", rest, re.IGNORECASE
+        )
         if found:
             args[part] = found.group(1)
     if re.search(r"\bbasic\b", rest, re.IGNORECASE):
@@ -174,17 +217,19 @@ def _mods(text: str) -> dict[str, str]:
             args.update({k: v for k, v in match.groupdict().items() if v is not None})
             if name in ("forward", "channel", "button"):
                 args[f"{name}_name"] = _quoted(match, 0) or args.pop("channel", "")
-            rest = rest[match.end():].strip()
+            rest = rest[match.end() :].strip()
             break
         else:
-            raise ScriptError(f"unknown message option {rest!r} (reply to #N, reply to NAME, "
-                              "forwarded from \"Channel\", photo, anonymous, as channel \"C\", "
-                              "button \"Label\" URL, edit #N)")
+            raise ScriptError(
+                f"unknown message option {rest!r} (reply to #N, reply to NAME, "
+                'forwarded from "Channel", photo, anonymous, as channel "C", '
+                'button "Label" URL, edit #N)'
+            )
     return args
 
 
 def _expect(text: str) -> Step:
-    body = text[len("expect "):].strip()
+    body = text[len("expect ") :].strip()
     for kind, pattern in _EXPECTS:
         match = re.fullmatch(pattern, body, re.IGNORECASE)
         if match is None:
@@ -195,7 +240,8 @@ def _expect(text: str) -> Step:
             first = list(match.re.groupindex.values())
             args["fragment"] = _quoted(match, max(first))
         if kind == "expect_count":
-            args["op"] = next(g for g in match.groups() if g in ("==", "=", ">=", "<=", ">",
-                                                                  "<", "!="))
+            args["op"] = next(
+                g for g in match.groups() if g in ("==", "=", ">=", "<=", ">", "<", "!=")
+            )
         return Step(kind, args, negated, text)
     raise ScriptError(f"cannot understand the expectation {body!r} (type `help`)")

@@ -25,13 +25,31 @@ from bot.sandbox.model import Call
 from bot.sandbox.world import DEFAULT_UPDATES, World
 
 # Parameters that are always text, even when they look like JSON (PTB sends strings unquoted).
-TEXT_PARAMS = frozenset({
-    "text", "caption", "name", "url", "secret_token", "parse_mode", "callback_query_id",
-    "language_code", "description", "short_description", "title", "inline_message_id",
-    "action", "ip_address", "emoji", "custom_title", "business_connection_id",
-})
-CONFLICT = ("Conflict: terminated by other getUpdates request; make sure that only one bot "
-            "instance is running")
+TEXT_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "name",
+        "url",
+        "secret_token",
+        "parse_mode",
+        "callback_query_id",
+        "language_code",
+        "description",
+        "short_description",
+        "title",
+        "inline_message_id",
+        "action",
+        "ip_address",
+        "emoji",
+        "custom_title",
+        "business_connection_id",
+    }
+)
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot "
+    "instance is running"
+)
 
 
 class SandboxServer:
@@ -90,8 +108,11 @@ class SandboxServer:
         try:
             params = await _params(request)
         except ValueError:
-            body = {"ok": False, "error_code": 400, "description": "Bad Request: can't parse "
-                    "request body"}
+            body = {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: can't parse request body",
+            }
             return web.json_response(body, status=400)
         if method.lower() == "getupdates":
             conflict = await self._long_poll(params)
@@ -123,10 +144,12 @@ class SandboxServer:
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while not self._closing and not world.deliverable() and world.webhook is None:
             if generation != self._poll_generation:
-                world.journal.append(Call("getUpdates", params, False, None, CONFLICT,
-                                          time.time(), 409))
+                world.journal.append(
+                    Call("getUpdates", params, False, None, CONFLICT, time.time(), 409)
+                )
                 return web.json_response(
-                    {"ok": False, "error_code": 409, "description": CONFLICT}, status=409)
+                    {"ok": False, "error_code": 409, "description": CONFLICT}, status=409
+                )
             left = deadline - time.monotonic()
             if left <= 0:
                 break
@@ -159,8 +182,9 @@ class SandboxServer:
                 delay = min(2.0, delay * 2)
 
 
-async def _post(client: aiohttp.ClientSession, url: str, update: dict[str, Any],
-                headers: dict[str, str]) -> str | None:
+async def _post(
+    client: aiohttp.ClientSession, url: str, update: dict[str, Any], headers: dict[str, str]
+) -> str | None:
     """Deliver one update; None on success, else Telegram-style error text."""
     try:
         async with client.post(url, json=update, headers=headers) as reply:
@@ -185,8 +209,11 @@ async def _params(request: web.Request) -> dict[str, Any]:
     for key, value in form.items():
         if isinstance(value, web.FileField):
             size = len(value.file.read())
-            files[key] = {"file_name": value.filename, "size": size,
-                          "mime_type": value.content_type}
+            files[key] = {
+                "file_name": value.filename,
+                "size": size,
+                "mime_type": value.content_type,
+            }
             params[key] = files[key]
         else:
             params[key] = _value(key, str(value))

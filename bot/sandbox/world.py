@@ -20,10 +20,23 @@ from bot.sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member,
 from bot.sandbox.people import People
 
 DEFAULT_UPDATES = frozenset(
-    {"message", "edited_message", "callback_query", "my_chat_member", "chat_join_request",
-     "channel_post", "edited_channel_post", "inline_query", "chosen_inline_result",
-     "shipping_query", "pre_checkout_query", "poll", "poll_answer", "chat_boost",
-     "removed_chat_boost"}
+    {
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+        "chat_join_request",
+        "channel_post",
+        "edited_channel_post",
+        "inline_query",
+        "chosen_inline_result",
+        "shipping_query",
+        "pre_checkout_query",
+        "poll",
+        "poll_answer",
+        "chat_boost",
+        "removed_chat_boost",
+    }
 )
 UserRef = User | str | int
 ChatRef = Chat | str | int
@@ -148,8 +161,9 @@ class World(People):
         person = self.user(user)
         chat = self.chat_by_id.get(person.id)
         if chat is None:
-            chat = Chat(person.id, f"@{person.username or person.id}", self.name_of(person),
-                        "private")
+            chat = Chat(
+                person.id, f"@{person.username or person.id}", self.name_of(person), "private"
+            )
             self.chat_by_id[person.id] = chat
         return chat
 
@@ -233,7 +247,8 @@ class World(People):
 
     def bot_messages(self, chat: ChatRef, *, include_deleted: bool = True) -> list[Message]:
         return [
-            m for m in self.chat(chat).messages.values()
+            m
+            for m in self.chat(chat).messages.values()
             if m.by_bot and (include_deleted or not m.deleted)
         ]
 
@@ -255,7 +270,8 @@ class World(People):
 
     def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
         return [
-            c for c in self.journal
+            c
+            for c in self.journal
             if (method is None or c.method == method) and (ok is None or c.ok == ok)
         ]
 
@@ -329,11 +345,15 @@ class World(People):
     def _unsettled(self, pending: list[dict[str, Any]], timeout: float) -> str:
         if pending:
             kinds = ", ".join(f"#{u['update_id']} {_kind(u)}" for u in pending[:5])
-            return (f"sandbox not settled after {timeout:g} s: {len(pending)} update(s) not "
-                    f"fetched and confirmed by the bot ({kinds}); is the bot polling?")
+            return (
+                f"sandbox not settled after {timeout:g} s: {len(pending)} update(s) not "
+                f"fetched and confirmed by the bot ({kinds}); is the bot polling?"
+            )
         last = self.journal[-1].method if self.journal else "none"
-        return (f"sandbox not settled after {timeout:g} s: the bot keeps calling the Bot API "
-                f"(last call: {last})")
+        return (
+            f"sandbox not settled after {timeout:g} s: the bot keeps calling the Bot API "
+            f"(last call: {last})"
+        )
 
 
 def _kind(update: dict[str, Any]) -> str:

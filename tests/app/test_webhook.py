@@ -18,6 +18,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def webhook_settings(db_url, port):
+    return Settings(
+        _env_file=None, database_url=db_url, owner_ids=[1],
+        webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret-token",
+        webhook_listen=f"127.0.0.1:{port}",
+    )
+
+
 def start_update(update_id, user_id=42):
     return {
         "update_id": update_id,
@@ -32,11 +40,7 @@ def start_update(update_id, user_id=42):
 
 async def test_webhook_checks_secret_and_processes_updates(app_db_url):
     port = free_port()
-    settings = Settings(
-        _env_file=None, database_url=app_db_url, owner_ids=[1],
-        webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret-token",
-        webhook_listen=f"127.0.0.1:{port}",
-    )
+    settings = webhook_settings(app_db_url, port)
     request = ScriptedRequest()
     app = build_application(settings, token=TOKEN, request=request)
     async with running(app, webhook=True):
@@ -77,11 +81,7 @@ async def _settle(request, count, seconds=3.0):
 
 async def test_processed_update_is_ignored_also_after_restart(app_db_url):
     port = free_port()
-    settings = Settings(
-        _env_file=None, database_url=app_db_url, owner_ids=[1],
-        webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret-token",
-        webhook_listen=f"127.0.0.1:{port}",
-    )
+    settings = webhook_settings(app_db_url, port)
     first = ScriptedRequest()
     app = build_application(settings, token=TOKEN, request=first)
     async with running(app, webhook=True):
