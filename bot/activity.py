@@ -1,20 +1,28 @@
 """Per-message bookkeeping that costs nothing per message: counted in memory, written in batches.
 
 A plain chat message that leads to no decision writes nothing on its own: the member's message
-count and last-seen time, the names of accounts seen, and the update's id (so a redelivered update
-is ignored) are kept here and written in one transaction every few seconds, when enough piled up,
-and at shutdown. A crash loses at most the last batch of these counts; joins, leaves, warnings,
-bans and everything queued for Telegram are never buffered: they commit with their update.
+count and last-seen time, the day's counters per member (messages, replies received, reactions
+received), who replied to whom, the names of accounts seen, and the update's id (so a redelivered
+update is ignored) are kept here and written in one transaction every few seconds, when enough
+piled up, and at shutdown. A crash loses at most the last batch of these counts; joins, leaves,
+warnings, bans and everything queued for Telegram are never buffered: they commit with their
+update.
+
+Days are local days in the deployment's time zone. Reactions are credited to a message's author
+while the message is among the most recent ones the bot remembers (`recent_messages`); reactions
+to older messages are not counted.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from storage.activity import ActivityRepository, MemberCount, SeenUser
+from storage.activity import ActivityRepository, DayCount, MemberCount, ReplyCount, SeenUser
 from storage.db import SessionFactory
 
 log = logging.getLogger(__name__)
@@ -23,35 +31,105 @@ log = logging.getLogger(__name__)
 @dataclass
 class _Pending:
     members: dict[tuple[int, int], MemberCount] = field(default_factory=dict)
+    days: dict[tuple[int, date, int], DayCount] = field(default_factory=dict)
+    replies: dict[tuple[int, date, int, int], int] = field(default_factory=dict)
     users: dict[int, SeenUser] = field(default_factory=dict)
     processed: set[int] = field(default_factory=set)
 
     def size(self) -> int:
-        return len(self.members) + len(self.users) + len(self.processed)
+        return (
+            len(self.members)
+            + len(self.days)
+            + len(self.replies)
+            + len(self.users)
+            + len(self.processed)
+        )
+
+    def day(self, chat_id: int, day: date, user_id: int) -> DayCount:
+        key = (chat_id, day, user_id)
+        count = self.days.get(key)
+        if count is None:
+            count = self.days[key] = DayCount(chat_id, day, user_id)
+        return count
 
 
 class ActivityBuffer:
     def __init__(
-        self, sessions: SessionFactory, *, interval: float = 2.0, max_pending: int = 5000
+        self,
+        sessions: SessionFactory,
+        *,
+        timezone: str = "UTC",
+        interval: float = 2.0,
+        max_pending: int = 5000,
+        recent_messages: int = 50_000,
     ) -> None:
         self.sessions = sessions
+        self.tz = ZoneInfo(timezone)
         self.interval = interval
         self.max_pending = max_pending
+        self.recent_messages = recent_messages
+        # (chat, message) -> [author, reactions counted so far]
+        self._authors: OrderedDict[tuple[int, int], list[int]] = OrderedDict()
         self._pending = _Pending()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
 
-    def note_message(self, chat_id: int, user_id: int, at: datetime) -> None:
+    def local_day(self, at: datetime) -> date:
+        return at.astimezone(self.tz).date()
+
+    def note_message(
+        self,
+        chat_id: int,
+        user_id: int,
+        at: datetime,
+        *,
+        message_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> None:
+        """A member's message; `reply_to` is the author of the message it answers, if any."""
+        pending = self._pending
         key = (chat_id, user_id)
-        count = self._pending.members.get(key)
+        count = pending.members.get(key)
         if count is None:
-            self._pending.members[key] = MemberCount(chat_id, user_id, 1, at)
+            pending.members[key] = MemberCount(chat_id, user_id, 1, at)
         else:
             count.messages += 1
             count.last_at = at
+        day = self.local_day(at)
+        pending.day(chat_id, day, user_id).messages += 1
+        if reply_to is not None and reply_to != user_id:
+            pending.day(chat_id, day, reply_to).replies_received += 1
+            edge = (chat_id, day, reply_to, user_id)
+            pending.replies[edge] = pending.replies.get(edge, 0) + 1
+        if message_id is not None:
+            self._authors[(chat_id, message_id)] = [user_id, 0]
+            if len(self._authors) > self.recent_messages:
+                self._authors.popitem(last=False)
         self._maybe_flush()
+
+    def note_reactions(
+        self,
+        chat_id: int,
+        message_id: int,
+        at: datetime,
+        *,
+        added: int = 0,
+        total: int | None = None,
+        by: int | None = None,
+    ) -> None:
+        """Reactions on a message: `added` by one member (message_reaction), or the message's new
+        `total` (message_reaction_count). Both kinds may report the same reaction; counting
+        against the known total credits it once."""
+        entry = self._authors.get((chat_id, message_id))
+        if entry is None or (by is not None and by == entry[0]):
+            return
+        gained = added if total is None else total - entry[1]
+        entry[1] = entry[1] + added if total is None else total
+        if gained > 0:
+            self._pending.day(chat_id, self.local_day(at), entry[0]).reactions_received += gained
+            self._maybe_flush()
 
     def note_user(self, user: SeenUser) -> None:
         self._pending.users[user.id] = user
@@ -96,6 +174,10 @@ class ActivityBuffer:
             async with self.sessions() as session:
                 repo = ActivityRepository(session)
                 await repo.add_member_counts(list(batch.members.values()))
+                await repo.add_days(list(batch.days.values()))
+                await repo.add_replies(
+                    [ReplyCount(*key, replies=n) for key, n in batch.replies.items()]
+                )
                 await repo.upsert_users(list(batch.users.values()))
                 await repo.mark_processed(sorted(batch.processed))
                 await session.commit()
@@ -111,6 +193,13 @@ class ActivityBuffer:
                 self._pending.members[key] = count
             else:
                 mine.messages += count.messages
+        for (chat_id, day, user_id), day_count in batch.days.items():
+            mine_day = self._pending.day(chat_id, day, user_id)
+            mine_day.messages += day_count.messages
+            mine_day.replies_received += day_count.replies_received
+            mine_day.reactions_received += day_count.reactions_received
+        for edge, n in batch.replies.items():
+            self._pending.replies[edge] = self._pending.replies.get(edge, 0) + n
         for user_id, user in batch.users.items():
             self._pending.users.setdefault(user_id, user)
         self._pending.processed |= batch.processed

@@ -30,11 +30,13 @@ from bot.detector import Detector
 from bot.executor import Executor
 from bot.ratelimit import SendLimiter
 from bot.reports import report_job
+from bot.scheduler import start_schedules
 from bot.settings import Settings
 from bot.state import StateCache
 from handlers.private import register_menus
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ProcessedUpdateRepository
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,7 @@ ALLOWED_UPDATES = [
     Update.CHAT_MEMBER,
     Update.MY_CHAT_MEMBER,
     Update.CHAT_JOIN_REQUEST,
+    Update.MESSAGE_REACTION,
     Update.MESSAGE_REACTION_COUNT,
 ]
 
@@ -97,7 +100,7 @@ async def _post_init(app: BotApplication) -> None:
     async with services.sessions() as session:
         latest = await ProcessedUpdateRepository(session).latest()
     services.state = StateCache.empty(latest)
-    services.activity = ActivityBuffer(services.sessions)
+    services.activity = ActivityBuffer(services.sessions, timezone=settings.timezone)
     services.activity.start()
     async with services.sessions() as session:
         alliance = await AllianceRepository(session).get_default(
@@ -119,6 +122,7 @@ async def _post_init(app: BotApplication) -> None:
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
     services.executor = Executor(app.bot, services.sessions, limiter)
     services.executor.start()
+    await start_schedules(services, utcnow())
     await register_menus(app.bot, settings.default_language)
     log.info("bot @%s ready; owners %s", app.bot.username, sorted(services.owners))
 

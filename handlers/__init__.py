@@ -16,6 +16,7 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    MessageReactionHandler,
     TypeHandler,
     filters,
 )
@@ -26,6 +27,7 @@ from handlers import (
     errors,
     group_rules,
     guards,
+    health,
     members,
     membership,
     moderation,
@@ -51,6 +53,14 @@ GROUP_COMMANDS = {
     "setrules": group_rules.cmd_setrules,
     "setwelcome": group_rules.cmd_setwelcome,
     "shadow": group_rules.cmd_shadow,
+    "stats": health.cmd_stats,
+    "whois": health.cmd_whois,
+    "vip": health.cmd_vip,
+}
+OWNER_COMMANDS = {
+    "groups": health.cmd_groups,
+    "digest": health.cmd_digest,
+    "schedule": health.cmd_schedule,
 }
 
 
@@ -71,10 +81,13 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(
         MessageHandler(groups & ~filters.StatusUpdate.ALL, moderation.on_group_message), 0
     )
+    app.add_handler(MessageReactionHandler(health.on_reaction), 0)
 
     new_message = filters.UpdateType.MESSAGE
     for name, callback in GROUP_COMMANDS.items():
         app.add_handler(CommandHandler(name, callback, groups & new_message), 1)
+    for name, callback in OWNER_COMMANDS.items():
+        app.add_handler(CommandHandler(name, callback, new_message), 1)
     app.add_handler(CommandHandler("start", private.cmd_start, filters.ChatType.PRIVATE), 1)
     app.add_handler(CommandHandler("help", private.cmd_help, new_message), 1)
     app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)

@@ -8,11 +8,13 @@ the decision is logged as "would_<action>" and nothing is queued for that group.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.context import BotContext, UnitOfWork
 from bot.i18n import N_, tr
+from handlers.alerts import send_alert
+from rules.health import Alert, AlertKind, TierRules, is_spam_wave
 from rules.moderation import (
     InviterAction,
     Step,
@@ -22,7 +24,8 @@ from rules.moderation import (
     protection,
 )
 from storage.groups import ChatRepository, MemberRepository
-from storage.models import Chat, ModerationLog, utcnow
+from storage.health import HealthRepository
+from storage.models import Alliance, Chat, ModerationLog, utcnow
 from storage.moderation import BlacklistRepository, StrikeRepository, WarningRepository
 from storage.policy import GroupPolicy
 
@@ -194,8 +197,24 @@ async def blacklist(
     )
     if strike_inviter:
         await _strike_inviter(context, chat, groups, offence.user_id)
+    await _alert_spam_wave(context, chat, now)
     context.services.wake_reports()
     return True
+
+
+async def _alert_spam_wave(context: BotContext, chat: Chat, now: datetime) -> None:
+    """Many accounts blacklisted from one group within the hour: the owners hear of it once."""
+    rules = TierRules()
+    since = now - timedelta(minutes=rules.spam_wave_minutes)
+    session = context.uow.session
+    recent = await HealthRepository(session).blacklisted_since(chat.id, since)
+    if not is_spam_wave(recent, rules) or chat.alliance_id is None:
+        return
+    alliance = await session.get(Alliance, chat.alliance_id)
+    if alliance is not None:
+        detail = {"count": recent, "minutes": rules.spam_wave_minutes}
+        alert = Alert(AlertKind.SPAM_WAVE, chat.id, detail)
+        context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=now)
 
 
 async def ban_everywhere(

@@ -12,9 +12,12 @@ from telegram import Update
 
 from bot.context import BotContext
 from handlers import welcome
+from handlers.alerts import send_alert
+from rules.health import Alert, AlertKind
 from rules.membership import is_present
+from rules.roles import Role, from_bits
 from storage.groups import MemberRepository
-from storage.models import utcnow
+from storage.models import Alliance, Member, utcnow
 
 
 async def on_chat_member(update: Update, context: BotContext) -> None:
@@ -38,7 +41,7 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         fresh = await members.record_join(
             chat.id,
             user.id,
-            at=utcnow(),
+            at=min(change.date, utcnow()),
             invited_by=inviter,
             invite_link=link_name,
             status=new.status,
@@ -46,7 +49,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         if fresh:
             await welcome.on_joined(context, chat, [user])
     elif was and not now:
-        await members.record_leave(chat.id, user.id, at=utcnow(), status=new.status)
+        at = min(change.date, utcnow())
+        left = await members.record_leave(chat.id, user.id, at=at, status=new.status)
+        await alert_if_notable(context, left, user.full_name)
     elif now:
         await members.set_status(chat.id, user.id, new.status)
 
@@ -64,7 +69,12 @@ async def on_new_members(update: Update, context: BotContext) -> None:
             continue
         inviter = adder.id if adder is not None and adder.id != user.id else None
         fresh = await members.record_join(
-            chat.id, user.id, at=utcnow(), invited_by=inviter, invite_link=None, status="member"
+            chat.id,
+            user.id,
+            at=min(message.date, utcnow()),
+            invited_by=inviter,
+            invite_link=None,
+            status="member",
         )
         if fresh:
             arrived.append(user)
@@ -79,6 +89,23 @@ async def on_left_member(update: Update, context: BotContext) -> None:
     user = message.left_chat_member
     if user.id == context.bot.id:
         return
-    await MemberRepository(context.uow.session).record_leave(
-        message.chat.id, user.id, at=utcnow(), status="left"
+    left = await MemberRepository(context.uow.session).record_leave(
+        message.chat.id, user.id, at=min(message.date, utcnow()), status="left"
     )
+    await alert_if_notable(context, left, user.full_name)
+
+
+async def alert_if_notable(context: BotContext, member: Member | None, name: str) -> None:
+    """A core member or an influencer (as of the last daily count) left: tell the owners."""
+    chat = context.uow.chat
+    if member is None or chat is None or chat.alliance_id is None:
+        return
+    notable = [r for r in (Role.CORE, Role.INFLUENCER) if r in from_bits(member.role_flags)]
+    if not notable:
+        return
+    session = context.uow.session
+    alliance = await session.get(Alliance, chat.alliance_id)
+    if alliance is None:
+        return
+    alert = Alert(AlertKind.MEMBER_LEFT, chat.id, {"role": notable[0].value, "name": name})
+    context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=utcnow())

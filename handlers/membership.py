@@ -12,9 +12,12 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext, UnitOfWork
 from bot.i18n import tr
+from bot.scheduler import member_count_job
+from handlers.alerts import send_alert
+from rules.health import Alert, AlertKind
 from rules.membership import Admission, BotAdded, decide_admission, is_present
 from storage.groups import AllianceRepository, ChatRepository
-from storage.models import Member, ModerationLog
+from storage.models import Alliance, Chat, Member, ModerationLog, utcnow
 from storage.outbox import OutboxRepository
 
 MIGRATED_TABLES = (Member, ModerationLog)
@@ -29,15 +32,30 @@ async def on_my_chat_member(update: Update, context: BotContext) -> None:
     old, new = change.old_chat_member, change.new_chat_member
     rights = _rights(change)
     if not is_present(new.status):
+        row = await chats.get(change.chat.id)
+        if row is not None and row.status == "active":
+            await _alert(context, row, AlertKind.BOT_REMOVED)
         await chats.upsert(change.chat.id, status="left", bot_status=new.status, bot_rights={})
         await _log(uow, change, "bot_removed")
         raise ApplicationHandlerStop
     row = await chats.get(change.chat.id)
     if is_present(old.status) and row is not None and row.status in ("active", "pending"):
         row.bot_status, row.bot_rights = new.status, rights
+        if row.status == "active" and old.status == "administrator" != new.status:
+            await _alert(context, row, AlertKind.BOT_DEMOTED)
         raise ApplicationHandlerStop
     await _admit(change, context, rights)
     raise ApplicationHandlerStop
+
+
+async def _alert(context: BotContext, chat: Chat, kind: AlertKind) -> None:
+    if chat.alliance_id is None:
+        return
+    session = context.uow.session
+    alliance = await session.get(Alliance, chat.alliance_id)
+    if alliance is not None:
+        alert = Alert(kind, chat.id, {})
+        context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=utcnow())
 
 
 async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[str, bool]) -> None:
@@ -74,6 +92,8 @@ async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[st
             )
         await uow.queue("send_message", chat.id, {"text": text})
         await _log(uow, change, "bot_joined")
+        # the member count is a Bot API read: made by a job, after this transaction
+        services.jobs.run_once(member_count_job, 2, data=chat.id, name=f"member-count:{chat.id}")
     elif decision is Admission.AWAIT_APPROVAL:
         await chats.upsert(chat.id, status="pending", alliance_id=None, **fields)
         await uow.queue(

@@ -15,11 +15,12 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.i18n import tr
+from bot.state import MemberView
 from handlers import actions
 from handlers.authority import is_anonymous_admin, member_status
 from handlers.guards import SERVICE_NOTIFICATIONS
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
-from storage.models import Chat, Member, utcnow
+from storage.models import Chat, utcnow
 from storage.policy import GroupPolicy
 
 MEDIA_FIELDS = (
@@ -44,13 +45,12 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         return
     if is_anonymous_admin(message) or user.id == SERVICE_NOTIFICATIONS:
         return
-    session = uow.session
     state = context.services.state
-    if await state.is_blacklisted(session, chat.alliance_id, user.id):
+    if await state.is_blacklisted(uow, chat.alliance_id, user.id):
         await _remove_blacklisted(context, chat, message)
         raise ApplicationHandlerStop
-    policy = await state.policy(session, chat.id)
-    member = await state.member(session, chat.id, user.id)
+    policy = await state.policy(uow, chat.id)
+    member = await state.member(uow, chat.id, user.id)
     now = utcnow()
     facts = message_facts(message)
     verdict = await _judge(context, chat, policy, facts, user.id, member, now)
@@ -58,8 +58,15 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         exempt = user.id in policy.approved_users or await _is_admin(context, chat.id, user.id)
         if exempt:
             verdict = Verdict("allow", verdict.score, verdict.probability, verdict.reasons)
-    context.services.activity.note_message(chat.id, user.id, now)
-    state.count_message(chat.id, user.id, now)
+    if update.message is not None:  # an edit is not another message
+        context.services.activity.note_message(
+            chat.id,
+            user.id,
+            min(message.date, now),
+            message_id=message.message_id,
+            reply_to=_replied_author(message, context.bot.id),
+        )
+        state.count_message(chat.id, user.id, now)
     if verdict.action == "allow":
         return
     if verdict.action == "flag":
@@ -98,13 +105,24 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     raise ApplicationHandlerStop
 
 
+def _replied_author(message: Message, bot_id: int) -> int | None:
+    """The member this message answers; not a topic's opening message, a bot or a channel."""
+    replied = message.reply_to_message
+    if replied is None or replied.forum_topic_created is not None:
+        return None
+    author = replied.from_user
+    if author is None or author.is_bot or author.id == bot_id or replied.sender_chat is not None:
+        return None
+    return author.id
+
+
 async def _judge(
     context: BotContext,
     chat: Chat,
     policy: GroupPolicy,
     facts: MessageFacts,
     user_id: int,
-    member: Member | None,
+    member: MemberView | None,
     now: datetime,
 ) -> Verdict:
     detector = context.services.detector
@@ -112,7 +130,7 @@ async def _judge(
     warnings = 0
     if member is not None and member.messages_seen >= detector.veteran_messages:
         state = context.services.state
-        warned = await state.has_warnings(context.uow.session, chat.alliance_id, user_id, now)
+        warned = await state.has_warnings(context.uow, chat.alliance_id, user_id, now)
         warnings = int(warned)
     sender = sender_facts(member, warnings, now)
     same_text = 0
@@ -187,7 +205,7 @@ def _slice(text: str, entity: MessageEntity) -> str:
     return encoded[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le")
 
 
-def sender_facts(member: Member | None, warnings: int, now: datetime) -> SenderFacts:
+def sender_facts(member: MemberView | None, warnings: int, now: datetime) -> SenderFacts:
     """What the group knows of the sender."""
     if member is None:
         return SenderFacts(messages_seen=0, joined_seconds_ago=None, days_clean=0.0)

@@ -44,10 +44,16 @@ ADMIN_COMMANDS = [
     ("setrules", N_("set the group rules")),
     ("setwelcome", N_("set or preview the welcome")),
     ("shadow", N_("shadow mode on or off: decide but do not act")),
+    ("stats", N_("this group's health: active members, exits, tier")),
+    ("whois", N_("a member's roles, stage and history (reply)")),
+    ("vip", N_("mark a member as VIP, or list the VIPs")),
 ]
 PRIVATE_COMMANDS = [
     ("start", N_("start talking to me")),
     ("help", N_("what I can do for you")),
+    ("groups", N_("owners: your groups by tier")),
+    ("digest", N_("owners: the digest now (daily or weekly)")),
+    ("schedule", N_("owners: digest and report times")),
 ]
 
 

@@ -1,17 +1,25 @@
-"""Batched writes of per-message bookkeeping: member message counts, seen accounts, processed
-update ids. Each method writes a whole batch in a few multi-row statements."""
+"""Batched writes of per-message bookkeeping: member message counts, daily activity counters,
+reply edges, seen accounts, processed update ids. Each method writes a whole batch in a few
+multi-row statements that add to what is stored (so two batches of one day simply sum)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import func
 
 from storage.groups import Repository, upsert
-from storage.models import Member, ProcessedUpdate, TgUser, utcnow
+from storage.models import (
+    Activity,
+    ActivityReply,
+    Member,
+    ProcessedUpdate,
+    TgUser,
+    utcnow,
+)
 
 CHUNK = 400
 T = TypeVar("T")
@@ -23,6 +31,27 @@ class MemberCount:
     user_id: int
     messages: int
     last_at: datetime
+
+
+@dataclass
+class DayCount:
+    """One member's counters for one local day."""
+
+    chat_id: int
+    day: date
+    user_id: int
+    messages: int = 0
+    replies_received: int = 0
+    reactions_received: int = 0
+
+
+@dataclass(frozen=True)
+class ReplyCount:
+    chat_id: int
+    day: date
+    author_id: int
+    replier_id: int
+    replies: int
 
 
 @dataclass(frozen=True)
@@ -102,3 +131,49 @@ class ActivityRepository(Repository):
                 [{"update_id": u, "at": now} for u in part]
             )
             await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
+
+    async def add_days(self, counts: Sequence[DayCount]) -> None:
+        for part in _chunks(counts):
+            stmt = upsert(self.session, Activity).values(
+                [
+                    {
+                        "chat_id": c.chat_id,
+                        "day": c.day,
+                        "user_id": c.user_id,
+                        "messages": c.messages,
+                        "replies_received": c.replies_received,
+                        "reactions_received": c.reactions_received,
+                    }
+                    for c in part
+                ]
+            )
+            await self.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["chat_id", "day", "user_id"],
+                    set_={
+                        name: getattr(Activity, name) + stmt.excluded[name]
+                        for name in ("messages", "replies_received", "reactions_received")
+                    },
+                )
+            )
+
+    async def add_replies(self, counts: Sequence[ReplyCount]) -> None:
+        for part in _chunks(counts):
+            stmt = upsert(self.session, ActivityReply).values(
+                [
+                    {
+                        "chat_id": c.chat_id,
+                        "day": c.day,
+                        "author_id": c.author_id,
+                        "replier_id": c.replier_id,
+                        "replies": c.replies,
+                    }
+                    for c in part
+                ]
+            )
+            await self.session.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["chat_id", "day", "author_id", "replier_id"],
+                    set_={"replies": ActivityReply.replies + stmt.excluded.replies},
+                )
+            )

@@ -13,7 +13,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Alliance, Base, Chat, Member, ProcessedUpdate, TgUser, utcnow
+from storage.models import (
+    Alliance,
+    Base,
+    Chat,
+    Member,
+    MemberEvent,
+    ProcessedUpdate,
+    TgUser,
+    utcnow,
+)
+
+# Telegram statuses of someone who is in the chat
+PRESENT = ("member", "administrator", "creator", "restricted")
 
 
 def upsert(session: AsyncSession, table: type[Base]) -> Any:
@@ -120,12 +132,24 @@ class MemberRepository(Repository):
         if member is None:
             member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
             self.session.add(member)
-        elif member.status in ("member", "administrator", "creator", "restricted") and (
+        elif member.status in PRESENT and (
             member.joined_at is not None and at - member.joined_at < fresh_within
         ):
             fresh = False
         if fresh:
             member.joined_at = at
+            self.session.add(
+                MemberEvent(
+                    chat_id=chat_id,
+                    user_id=user_id,
+                    at=at,
+                    kind="join",
+                    inviter_id=invited_by if invited_by != user_id else None,
+                    invite_link=invite_link,
+                )
+            )
+        elif invite_link is not None or invited_by is not None:
+            await self._complete_join_event(chat_id, user_id, invited_by, invite_link)
         member.status = status
         member.left_at = None
         if invited_by is not None and invited_by != user_id:
@@ -143,14 +167,76 @@ class MemberRepository(Repository):
         member.status = status
         await self.session.flush()
 
-    async def record_leave(self, chat_id: int, user_id: int, *, at: datetime, status: str) -> None:
+    async def _complete_join_event(
+        self, chat_id: int, user_id: int, invited_by: int | None, invite_link: str | None
+    ) -> None:
+        """The second report of a join may name the inviter or the link the first did not."""
+        event = await self.session.scalar(
+            select(MemberEvent)
+            .where(
+                MemberEvent.chat_id == chat_id,
+                MemberEvent.user_id == user_id,
+                MemberEvent.kind == "join",
+            )
+            .order_by(MemberEvent.id.desc())
+            .limit(1)
+        )
+        if event is None:
+            return
+        if event.inviter_id is None and invited_by is not None and invited_by != user_id:
+            event.inviter_id = invited_by
+        if event.invite_link is None and invite_link is not None:
+            event.invite_link = invite_link
+
+    async def record_leave(
+        self, chat_id: int, user_id: int, *, at: datetime, status: str
+    ) -> Member | None:
+        """Record a departure; the member when they were present until now (a real leave, not
+        the second report of one), else None."""
         member = await self.get(chat_id, user_id)
+        departed = member is not None and member.status in PRESENT
         if member is None:
             member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
             self.session.add(member)
+        if departed or member.left_at is None:
+            self.session.add(MemberEvent(chat_id=chat_id, user_id=user_id, at=at, kind="leave"))
         member.status = status
         member.left_at = at
         await self.session.flush()
+        return member if departed else None
+
+
+    async def history(self, chat_id: int, user_id: int, *, limit: int) -> list[MemberEvent]:
+        """The member's latest joins and leaves in a chat, newest first."""
+        rows = await self.session.scalars(
+            select(MemberEvent)
+            .where(MemberEvent.chat_id == chat_id, MemberEvent.user_id == user_id)
+            .order_by(MemberEvent.at.desc(), MemberEvent.id.desc())
+            .limit(limit)
+        )
+        return list(rows)
+
+    async def set_role(
+        self, chat_id: int, user_id: int, role: str, value: dict[str, Any] | None
+    ) -> None:
+        """Give (value) or take (None) a role people assign, e.g. VIP."""
+        member = await self.get(chat_id, user_id)
+        if member is None:
+            member = Member(chat_id=chat_id, user_id=user_id, first_seen=utcnow(), roles={})
+            self.session.add(member)
+        roles = dict(member.roles or {})
+        if value is None:
+            roles.pop(role, None)
+        else:
+            roles[role] = value
+        member.roles = roles
+        await self.session.flush()
+
+    async def list_with_role(self, chat_id: int, role: str) -> list[int]:
+        members = await self.session.scalars(
+            select(Member).where(Member.chat_id == chat_id, Member.status.in_(PRESENT))
+        )
+        return [m.user_id for m in members if (m.roles or {}).get(role)]
 
 
 class UserRepository(Repository):

@@ -6,13 +6,16 @@ Constraint names follow one naming convention so that Alembic migrations stay st
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -125,6 +128,7 @@ class Member(Base):
     """A user's membership of one chat: when they came, who brought them, where they stand."""
 
     __tablename__ = "member"
+    __table_args__ = (Index("ix_member_user_id", "user_id"),)
 
     chat_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("chat.id", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
@@ -138,7 +142,11 @@ class Member(Base):
     invite_link: Mapped[str | None] = mapped_column(String(255))
     messages_seen: Mapped[int] = mapped_column(Integer, default=0)
     last_message_at: Mapped[datetime | None] = mapped_column()
+    # roles given by people, e.g. {"vip": {"by": 1, "at": "...", "note": "..."}}
     roles: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # roles from behaviour (rules.roles.BEHAVIOUR_BITS), recomputed daily
+    role_flags: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    roles_at: Mapped[datetime | None] = mapped_column()
 
 
 class ModerationLog(Base):
@@ -246,4 +254,102 @@ class LabeledMessage(Base):
     label: Mapped[str] = mapped_column(String(8))  # spam | ham
     source: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Activity(Base):
+    """Counters per member and local day, written in batches (never one row per message)."""
+
+    __tablename__ = "activity"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+    replies_received: Mapped[int] = mapped_column(Integer, default=0)
+    reactions_received: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ActivityReply(Base):
+    """Who replied to whom, per local day: influencers draw replies from many members."""
+
+    __tablename__ = "activity_reply"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    author_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    replier_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    replies: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MemberEvent(Base):
+    """A join or a leave, with when, who invited and through which link; never batched."""
+
+    __tablename__ = "member_event"
+    __table_args__ = (Index("ix_member_event_chat_at", "chat_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(8))  # join | leave
+    inviter_id: Mapped[int | None] = mapped_column(BigInteger)
+    invite_link: Mapped[str | None] = mapped_column(String(255))
+
+
+class ChatDay(Base):
+    """A group's member count as Telegram reports it, once a day."""
+
+    __tablename__ = "chat_day"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    member_count: Mapped[int] = mapped_column(Integer)
+
+
+class GroupPeriod(Base):
+    """A group's figures for one digest period, kept to show the change since the last one."""
+
+    __tablename__ = "group_period"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    period: Mapped[str] = mapped_column(String(8), primary_key=True)  # day | week | month
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    members: Mapped[int] = mapped_column(Integer)
+    active_members: Mapped[int] = mapped_column(Integer)
+    active_ratio: Mapped[float] = mapped_column(Float)
+    exit_rate: Mapped[float] = mapped_column(Float)
+    joins: Mapped[int] = mapped_column(Integer)
+    leaves: Mapped[int] = mapped_column(Integer)
+    messages: Mapped[int] = mapped_column(Integer)
+    tier: Mapped[str] = mapped_column(String(16))
+
+
+class Schedule(Base):
+    """A recurring job of an alliance (a digest, a group report); rebuilt into the job queue at
+    start. `recurrence` is rules.schedule's canonical text, e.g. "daily 09:00" or "mon 09:00"."""
+
+    __tablename__ = "schedule"
+    __table_args__ = (Index("ix_schedule_alliance_kind", "alliance_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    alliance_id: Mapped[int] = mapped_column(ForeignKey("alliance.id", ondelete="CASCADE"))
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(32))
+    recurrence: Mapped[str] = mapped_column(String(64))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_run_at: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlertSent(Base):
+    """An alert already sent: at most one per group, kind and local day."""
+
+    __tablename__ = "alert_sent"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,10 +25,10 @@ def _known_user(world: World, uid: int) -> User:
     return user
 
 
-def _until(params: Params) -> int:
+def _until(world: World, params: Params) -> int:
     """until_date as Telegram keeps it: under 30 s or over 366 days from now means forever."""
     until = int(params.get("until_date") or 0)
-    now = time.time()
+    now = world.now()
     return until if now + 30 <= until <= now + 366 * 86400 else 0
 
 
@@ -40,7 +40,7 @@ def ban_chat_member(world: World, params: Params) -> Any:
     member = target(chat, uid)
     user = _known_user(world, uid)
     old = member.to_api() if member else {"user": user.to_api(), "status": "left"}
-    until = _until(params)
+    until = _until(world, params)
     if chat.type == "group":
         chat.members.pop(uid, None)
         new = Member(user, "left")
@@ -97,7 +97,7 @@ def restrict_chat_member(world: World, params: Params) -> Any:
         world.note(chat, f"bot lifted the restrictions of {world.name_of(user)}", "restrict")
     else:
         member.status, member.permissions = "restricted", full
-        member.until_date = _until(params)
+        member.until_date = _until(world, params)
         denied = ", ".join(k.removeprefix("can_") for k, v in full.items() if not v)
         when = (
             f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(member.until_date))} UTC"

@@ -132,7 +132,7 @@ def _reply_extra(world: World, chat: Chat, params: Params) -> dict[str, Any]:
         if lenient:
             return {}
         raise ApiError(400, "Bad Request: message to be replied not found")
-    return {"reply_to_message": world.message_to_api(target), "_reply_to": target.message_id}
+    return world.reply_extra(target)
 
 
 def _buttons(params: Params) -> list[list[dict[str, Any]]] | None:
@@ -244,7 +244,8 @@ def edit_message_text(world: World, params: Params) -> Any:
     buttons = _buttons(params)
     if message.text == text and message.buttons == buttons:
         raise ApiError(400, NOT_MODIFIED)
-    message.text, message.entities, message.buttons, message.edited = text, entities, buttons, True
+    message.text, message.entities, message.buttons = text, entities, buttons
+    message.edited, message.edit_date = True, world.now()
     world.count_send(chat.id)
     world.note(chat, "bot edited " + describe_bot_message(message).removeprefix("bot: "), "bot")
     return world.message_to_api(message)
@@ -255,7 +256,7 @@ def edit_message_reply_markup(world: World, params: Params) -> Any:
     buttons = _buttons(params)
     if message.buttons == buttons:
         raise ApiError(400, NOT_MODIFIED)
-    message.buttons, message.edited = buttons, True
+    message.buttons, message.edited, message.edit_date = buttons, True, world.now()
     shown = " ".join(f"[{b.get('text', '')}]" for row in buttons or [] for b in row) or "none"
     world.note(chat, f"bot changed the buttons of #{message.message_id}: {shown}", "bot")
     return world.message_to_api(message)

@@ -43,6 +43,10 @@ PERMISSIONS = (
     "can_edit_tag",
     "can_react_to_messages",
 )
+# Keys of a service message (a join, a leave, a migration): not something a person wrote.
+SERVICE_KEYS = frozenset(
+    {"new_chat_members", "left_chat_member", "migrate_to_chat_id", "migrate_from_chat_id"}
+)
 
 
 @dataclass
@@ -114,6 +118,22 @@ class Message:
     entities: list[dict[str, Any]] = field(default_factory=list)
     edited: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    edit_date: int = 0
+    reactions: dict[int, list[str]] = field(default_factory=dict)  # user id -> emoji, in order
+
+    @property
+    def is_service(self) -> bool:
+        return any(key in self.extra for key in SERVICE_KEYS)
+
+    def reaction_counts(self) -> list[dict[str, Any]]:
+        """The totals as Telegram's ReactionCount objects, the most chosen first (on a tie, the
+        one standing longest)."""
+        totals: dict[str, int] = {}
+        for emojis in self.reactions.values():
+            for emoji in emojis:
+                totals[emoji] = totals.get(emoji, 0) + 1
+        ranked = sorted(totals.items(), key=lambda item: -item[1])
+        return [{"type": emoji_reaction(e), "total_count": n} for e, n in ranked]
 
     @property
     def caption(self) -> str | None:
@@ -135,6 +155,11 @@ class Message:
                     data = button.get("callback_data")
                     return str(data) if data is not None else None
         return None
+
+
+def emoji_reaction(emoji: str) -> dict[str, Any]:
+    """A ReactionTypeEmoji."""
+    return {"type": "emoji", "emoji": emoji}
 
 
 @dataclass

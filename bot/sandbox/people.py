@@ -2,15 +2,14 @@
 
 Each action changes the world, queues the updates in Telegram's order (a join is a chat_member
 update then a service message; adding the bot is my_chat_member then a service message) and
-returns what it created. Updates are queued only for chats the bot is in.
+returns what it created. Updates are queued only for chats the bot is in. What people write
+and how they react is in `bot.sandbox.people_talk`. Every date comes from `World.now()`.
 """
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.markup import detect_entities
 from bot.sandbox.model import (
     ADMIN_RIGHTS,
     ANONYMOUS_ADMIN_ID,
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 ANONYMOUS_ADMIN = User(
     ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True, language_code=None
 )
-CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True, language_code=None)
-Buttons = list[list[dict[str, Any]]]
 
 
 class People:
@@ -51,7 +48,7 @@ class People:
             chat.next_message_id,
             sender,
             text,
-            int(time.time()),
+            self.now(),
             by_bot=by_bot,
             entities=entities or [],
             extra=extra,
@@ -60,7 +57,9 @@ class People:
         chat.messages[message.message_id] = message
         return message
 
-    def message_to_api(self: World, message: Message) -> dict[str, Any]:
+    def message_to_api(self: World, message: Message, *, nested: bool = False) -> dict[str, Any]:
+        """The Message object; `nested` (inside reply_to_message) leaves out its own reply, as
+        Telegram does."""
         chat = self.chat_by_id[message.chat_id]
         data: dict[str, Any] = {
             "message_id": message.message_id,
@@ -76,9 +75,18 @@ class People:
         if message.buttons:
             data["reply_markup"] = {"inline_keyboard": message.buttons}
         if message.edited:
-            data["edit_date"] = int(time.time())
+            data["edit_date"] = message.edit_date or self.now()
         data.update({k: v for k, v in message.extra.items() if not k.startswith("_")})
+        if nested:
+            data.pop("reply_to_message", None)
         return data
+
+    def reply_extra(self: World, target: Message) -> dict[str, Any]:
+        """What a message replying to `target` carries: a full reply_to_message."""
+        return {
+            "reply_to_message": self.message_to_api(target, nested=True),
+            "_reply_to": target.message_id,
+        }
 
     def member_update(
         self: World,
@@ -94,7 +102,7 @@ class People:
         payload: dict[str, Any] = {
             "chat": chat.to_api(),
             "from": actor.to_api(),
-            "date": int(time.time()),
+            "date": self.now(),
             "old_chat_member": old,
             "new_chat_member": new,
         }
@@ -222,7 +230,7 @@ class People:
                     "chat": group.to_api(),
                     "from": person.to_api(),
                     "user_chat_id": person.id,
-                    "date": int(time.time()),
+                    "date": self.now(),
                     "invite_link": link.to_api(),
                 },
             )
@@ -290,145 +298,3 @@ class People:
         self._post(self.new_message(new, ANONYMOUS_ADMIN, migrate_from_chat_id=old.id))
         self.note(new, f"the group became a supergroup (id {old.id} -> {new.id})")
         return new
-
-    # ---- messages ---------------------------------------------------------------------
-    def send(
-        self: World,
-        user: User | str,
-        chat: Chat | str,
-        text: str = "",
-        *,
-        reply_to: Message | int | None = None,
-        entities: list[dict[str, Any]] | None = None,
-        forward_from_chat: str | dict[str, Any] | None = None,
-        buttons: Buttons | None = None,
-        photo: bool = False,
-        caption: str | None = None,
-        sender_chat: Chat | str | bool | None = None,
-    ) -> Message | None:
-        """A message from the user in a group; None when they may not write there."""
-        group, sender = self.chat(chat), self.user(user)
-        if sender_chat is None and not self.is_present(sender.id, group):
-            return None
-        member = group.members.get(sender.id)
-        if (
-            member is not None
-            and member.status == "restricted"
-            and not member.permissions.get("can_send_messages", True)
-        ):
-            return None
-        extra: dict[str, Any] = {}
-        if reply_to is not None:
-            target = group.messages[reply_to] if isinstance(reply_to, int) else reply_to
-            extra["reply_to_message"] = self.message_to_api(target)
-            extra["_reply_to"] = target.message_id
-        if forward_from_chat is not None:
-            extra["forward_origin"] = self._channel_origin(forward_from_chat)
-        shown_from: User = sender
-        if sender_chat is not None:
-            if isinstance(sender_chat, str) and sender_chat not in self.chats:
-                extra["sender_chat"] = self._channel(sender_chat)
-                shown_from = CHANNEL_BOT
-            else:
-                extra["sender_chat"] = group.to_api()
-                shown_from = ANONYMOUS_ADMIN
-        body = caption if photo and caption is not None else text
-        if entities is None:
-            body, found = detect_entities(body)
-        else:
-            found = entities
-        if photo:
-            extra["photo"] = [
-                {
-                    "file_id": f"AgAC{group.next_message_id}s",
-                    "file_unique_id": "AQs",
-                    "width": 90,
-                    "height": 90,
-                    "file_size": 1_200,
-                },
-                {
-                    "file_id": f"AgAC{group.next_message_id}m",
-                    "file_unique_id": "AQm",
-                    "width": 800,
-                    "height": 800,
-                    "file_size": 64_000,
-                },
-            ]
-            if body:
-                extra["caption"] = body
-                if found:
-                    extra["caption_entities"] = found
-            message = self.new_message(group, shown_from, **extra)
-        else:
-            message = self.new_message(group, shown_from, body, entities=found, **extra)
-        message.buttons = buttons or None
-        who = self.name_of(sender) if shown_from is sender else self.name_of(shown_from)
-        if shown_from is ANONYMOUS_ADMIN:
-            who = f"{self.name_of(sender)} (anonymous admin)"
-        elif shown_from is CHANNEL_BOT:
-            who = f"{extra['sender_chat']['title']} (channel)"
-        if reply_to is not None:
-            who += f" (reply to #{extra['_reply_to']})"
-        if forward_from_chat is not None:
-            who += f" (forwarded from {extra['forward_origin']['chat']['title']})"
-        shown = ("[photo] " if photo else "") + message.shown_text
-        self.note(group, f"{who}: {shown}  #{message.message_id}", "message")
-        return self._post(message)
-
-    def edit(self: World, user: User | str, message: Message, text: str) -> Message:
-        """The user edits their message: an edited_message update."""
-        group = self.chat_by_id[message.chat_id]
-        message.text, message.entities = detect_entities(text)
-        message.edited = True
-        self.note(group, f"{self.name_of(self.user(user))} edited #{message.message_id}: {text}")
-        if self.bot_present(group):
-            self.push("edited_message", self.message_to_api(message))
-        return message
-
-    def private(self: World, user: User | str, text: str) -> Message:
-        """A message from the user to the bot in their private chat."""
-        sender = self.user(user)
-        sender.started = True
-        chat = self.private_chat(sender)
-        body, found = detect_entities(text)
-        message = self.new_message(chat, sender, body, entities=found)
-        self.note(chat, f"{self.name_of(sender)}: {body}", "message")
-        self.push("message", self.message_to_api(message))
-        return message
-
-    def press(self: World, user: User | str, message: Message, data: str) -> str:
-        """The user presses the button carrying `data` on a bot message: a callback_query."""
-        presser = self.user(user)
-        query_id = f"{presser.id}{self.next_update_id:06d}"
-        label = next(
-            (
-                b.get("text")
-                for row in message.buttons or []
-                for b in row
-                if b.get("callback_data") == data
-            ),
-            data,
-        )
-        query = {
-            "id": query_id,
-            "from": presser.to_api(),
-            "chat_instance": str(abs(message.chat_id)),
-            "data": data,
-            "message": self.message_to_api(message),
-        }
-        self.callbacks[query_id] = query
-        self.note(self.chat_by_id[message.chat_id], f"{self.name_of(presser)} pressed [{label}]")
-        self.push("callback_query", query)
-        return query_id
-
-    def _channel(self: World, title: str) -> dict[str, Any]:
-        channel_id = -(1_000_000_000_000 + 1_900_000_000 + sum(map(ord, title)) % 99_991)
-        username = title.lower() if title.isascii() and title.isalnum() else None
-        data: dict[str, Any] = {"id": channel_id, "type": "channel", "title": title}
-        if username:
-            data["username"] = username
-        return data
-
-    def _channel_origin(self: World, source: str | dict[str, Any]) -> dict[str, Any]:
-        channel = self._channel(source) if isinstance(source, str) else source
-        return {"type": "channel", "chat": channel, "message_id": 1, "date": int(time.time())}

@@ -22,6 +22,7 @@ A `#` followed by a space starts a comment (outside quotes); `#5` names message 
     alice@g1: hello @bob https://t.me/x          # entities are marked as a client would
     bob@g1 reply to #5: 谢谢                     # reply to message 5 of g1 (numbers are shown)
     bob@g1 reply to alice: ok                    # reply to alice's last message
+    bob@g1 replies to alice: ok                  # the same (a full reply_to_message)
     eve@g1 forwarded from "Crypto News": 空投    # a forward from a channel
     eve@g1 photo: 加微信 abc123                  # a photo with a caption
     eve@g1 button "Join" https://t.me/+x: hi     # a message with an inline button (userbots)
@@ -31,7 +32,11 @@ A `#` followed by a space starts a comment (outside quotes); `#5` names message 
     olga@bot: /start                             # a private message to the bot
     olga presses "Undo"                          # a button of the bot's last message to olga
     alice presses "I agree" in g1                # ... of the bot's last message in g1
+    alice reacts 👍 to bob@g1                    # a reaction to bob's last message in g1
+    alice reacts ❤ to #5 in g1                   # ... to message 5 (a new one replaces hers)
     wait 2                                       # let timed work run (seconds)
+    time passes 2 days                           # move the date clock on: days, hours, minutes
+    clock -6 days                                # dates from 6 days ago on; `clock +0`: now
 
     # expectations
     expect bot said in g1 "welcome"              # any bot message in g1 containing the text
@@ -43,9 +48,17 @@ A `#` followed by a space starts a comment (outside quotes); `#5` names message 
     expect last message of eve in g1 was deleted
     expect olga got "blacklisted"                # a private message from the bot
     expect olga got nothing
+    expect olga receives photo                   # a photo from the bot in private
+    expect olga receives document "groups.csv"   # a document; the text is in its name or caption
+    expect olga did not receive document
     expect eve was refused in g1                 # a join refused by a ban
     expect bot messages in g1 = 2                # also: messages, deleted messages, members,
     expect 429s = 0                              # private messages to NAME, calls METHOD
+
+Dates in updates and results come from the sandbox's clock (`World.now()`): `time passes` and
+`clock` move it, so the bot sees a story that runs over days; they do not run the bot's timers
+(use `wait`). Reactions reach the bot, as message_reaction then message_reaction_count, only
+when it is an admin of the group and asks for them in allowed_updates, as on Telegram.
 
 `group ... with bot` declares a group the owner adds the bot to as the story starts. The console
 reads the same lines, plus `help` and `quit`. With no declarations (in the console or a file) the

@@ -4,6 +4,7 @@ what people would see and explain a failure in one short phrase."""
 from __future__ import annotations
 
 import operator
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -107,7 +108,7 @@ def _say(s: ScenarioState, a: Args) -> None:
         if reply is None:
             raise KeyError(f"no message #{a['reply']} in {chat.key}")
     elif "reply_user" in a:
-        reply = _last_of(world, chat, s.user(a["reply_user"]))
+        reply = world.last_message_of(s.user(a["reply_user"]), chat)
     sender_chat: str | bool | None = None
     if "anonymous" in a:
         sender_chat = True
@@ -129,12 +130,40 @@ def _say(s: ScenarioState, a: Args) -> None:
         world.note(chat, f"{a['user']} cannot write here ({world.status_of(user, chat)})")
 
 
-def _last_of(world: World, chat: Chat, user: User) -> Message:
-    for message in reversed(chat.messages.values()):
-        mine = message.sender is not None and message.sender.id == user.id
-        if mine and not message.deleted and message.shown_text:
-            return message
-    raise KeyError(f"{world.name_of(user)} has no message in {chat.key}")
+def _react(s: ScenarioState, a: Args) -> None:
+    world, chat, user = s.world, s.chat(a["chat"]), s.user(a["user"])
+    if "message" in a:
+        target = chat.messages.get(int(a["message"]))
+        if target is None:
+            raise KeyError(f"no message #{a['message']} in {chat.key}")
+    else:
+        target = world.last_message_of(s.user(a["author"]), chat)
+    if world.react(user, chat, target, a["emoji"]) is None:
+        world.note(chat, f"{a['user']} reacts {a['emoji']} to #{target.message_id}: no change")
+
+
+def _time_passes(s: ScenarioState, a: Args) -> None:
+    s.world.shift(float(a["seconds"]))
+    s.world.note(None, f"(time passes: {_duration(float(a['seconds']))}; {_clock(s.world)})")
+
+
+def _set_clock(s: ScenarioState, a: Args) -> None:
+    s.world.set_time_offset(float(a["seconds"]))
+    s.world.note(None, f"({_clock(s.world)})")
+
+
+def _clock(world: World) -> str:
+    shown = time.strftime("%Y-%m-%d %H:%M", time.gmtime(world.now()))
+    offset = f", {'+' if world.time_offset >= 0 else '-'}{_duration(abs(world.time_offset))}"
+    return f"sandbox clock {shown} UTC" + (offset if world.time_offset else "")
+
+
+def _duration(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds:g} s"
 
 
 def _press(s: ScenarioState, a: Args) -> None:
@@ -169,6 +198,9 @@ ACTIONS: dict[str, Callable[[ScenarioState, Args], object]] = {
     "private": lambda s, a: s.world.private(s.user(a["user"]), a["body"]),
     "say": _say,
     "press": _press,
+    "react": _react,
+    "time_passes": _time_passes,
+    "clock": _set_clock,
 }
 
 
@@ -229,6 +261,31 @@ def _private(s: ScenarioState, a: Args) -> tuple[bool, str]:
     )
 
 
+def _private_media(s: ScenarioState, a: Args) -> tuple[bool, str]:
+    kind = "document" if a["media"].lower() in ("document", "file") else "photo"
+    sent = [m for m in s.world.private_messages_to(s.user(a["user"])) if kind in m.extra]
+    wanted = a["fragment"].lower()
+    found = [m for m in sent if wanted in _media_words(m).lower()]
+    if found:
+        return True, f"it got {_media_label(found[-1])}"
+    return False, f"{a['user']} got {len(sent)} {kind}(s)" + (
+        f", the last: {_media_label(sent[-1])}" if sent else ""
+    )
+
+
+def _media_words(message: Message) -> str:
+    """What a media expectation's text may match: the file's name and the caption."""
+    document = message.extra.get("document") or {}
+    upload = message.extra.get("_file") or {}
+    name = document.get("file_name") or upload.get("file_name") or ""
+    return f"{name}\n{message.caption or ''}"
+
+
+def _media_label(message: Message) -> str:
+    kind = "document" if "document" in message.extra else "photo"
+    return f"{kind} {_short(_media_words(message).strip())!r}"
+
+
 def _private_nothing(s: ScenarioState, a: Args) -> tuple[bool, str]:
     texts = [m.shown_text for m in s.world.private_messages_to(s.user(a["user"]))]
     return not texts, f"got {_short(texts[-1])!r}" if texts else ""
@@ -277,6 +334,7 @@ EXPECTS: dict[str, Check] = {
     "expect_status": _status,
     "expect_deleted": _deleted,
     "expect_private": _private,
+    "expect_private_media": _private_media,
     "expect_private_nothing": _private_nothing,
     "expect_refused": _refused,
     "expect_count": _count,

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 NAME = r"[^\s@:,\"#]+"
 Q = r"(?:\"([^\"]*)\"|'([^']*)'|“([^”]*)”)"
 COMPARE = r"(==|=|>=|<=|>|<|!=)"
+UNIT = r"(?P<unit>seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?|w)"
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class ScriptError(ValueError):
@@ -67,6 +69,8 @@ _ACTIONS: list[tuple[str, str]] = [
     ("help", r"help|\?"),
     ("quit", r"quit|exit|bye"),
     ("wait", r"wait\s+(?P<seconds>\d+(?:\.\d+)?)\s*(?:s|sec|seconds?)?"),
+    ("time_passes", rf"time\s+passes\s+(?P<amount>\d+(?:\.\d+)?)\s*{UNIT}"),
+    ("clock", rf"clock\s+(?:now|(?P<amount>[+-]?\s*\d+(?:\.\d+)?)\s*{UNIT}?)"),
     (
         "add_bot",
         rf"(?P<user>{NAME})\s+adds\s+(?:the\s+)?bot\s+to\s+(?P<chat>{NAME})"
@@ -91,13 +95,18 @@ _ACTIONS: list[tuple[str, str]] = [
     ("promote", rf"(?P<by>{NAME})\s+promotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
     ("demote", rf"(?P<by>{NAME})\s+demotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
     ("migrate", rf"(?P<chat>{NAME})\s+becomes\s+(?:a\s+)?supergroup"),
+    (
+        "react",
+        rf"(?P<user>{NAME})\s+reacts?\s+(?P<emoji>\S+)\s+(?:to|on)\s+(?:#(?P<message>\d+)\s+"
+        rf"in\s+(?P<in_chat>{NAME})|(?P<author>{NAME})@(?P<chat>{NAME}))",
+    ),
     ("press", rf"(?P<user>{NAME})\s+(?:presses|clicks|taps)\s+{Q}(?:\s+in\s+(?P<chat>{NAME}))?"),
     ("private", rf"(?P<user>{NAME})@bot\s*:\s?(?P<body>.*)"),
     ("say", rf"(?P<user>{NAME})@(?P<chat>{NAME})(?P<mods>[^:]*):\s?(?P<body>.*)"),
 ]
 _MODS = [
-    ("reply", r"reply(?:ing)?\s+to\s+#?(?P<reply>\d+)"),
-    ("reply_last", rf"reply(?:ing)?\s+to\s+(?P<reply_user>{NAME})"),
+    ("reply", r"repl(?:y|ies|ying)\s+to\s+#?(?P<reply>\d+)"),
+    ("reply_last", rf"repl(?:y|ies|ying)\s+to\s+(?P<reply_user>{NAME})"),
     ("forward", rf"forward(?:ed)?\s+from\s+{Q}|forward(?:ed)?\s+from\s+(?P<channel>\S+)"),
     ("photo", r"photo"),
     ("anonymous", r"anonymous|anon"),
@@ -132,6 +141,12 @@ _EXPECTS: list[tuple[str, str]] = [
         "expect_private_nothing",
         rf"(?P<user>{NAME})\s+got\s+(?:nothing|no\s+(?:private\s+)?"
         r"messages?)",
+    ),
+    (
+        "expect_private_media",
+        rf"(?P<user>{NAME})\s+(?P<not>did\s+not\s+(?:get|receive)|never\s+(?:got|received)|"
+        rf"got|gets|receives|received)\s+(?:an?\s+)?(?P<media>photo|document|file)"
+        rf"(?:\s+(?:named\s+|containing\s+)?{Q})?",
     ),
     (
         "expect_private",
@@ -178,10 +193,21 @@ def parse_line(line: str) -> Step | None:
         args = {k: v for k, v in match.groupdict().items() if v is not None}
         if kind == "press":
             args["label"] = _quoted(match, 1)
+        if kind in ("time_passes", "clock"):
+            args["seconds"] = str(_seconds(args))
+        if kind == "react" and "in_chat" in args:
+            args["chat"] = args.pop("in_chat")
         if kind == "say":
             args.update(_mods(args.pop("mods", "")))
         return Step(kind, args, text=text)
     raise ScriptError(f"cannot understand {text!r} (type `help` for the language)")
+
+
+def _seconds(args: dict[str, str]) -> float:
+    """The duration a `time passes` or `clock` line names, in seconds (no unit: seconds)."""
+    amount = float(args.pop("amount", "0").replace(" ", ""))
+    unit = args.pop("unit", "s").lower()
+    return amount * SECONDS[unit[0]]
 
 
 def _group(text: str) -> Step:
@@ -236,7 +262,7 @@ def _expect(text: str) -> Step:
             continue
         args = {k: v for k, v in match.groupdict().items() if v is not None}
         negated = bool(args.pop("not", "").lower().startswith(("not", "did", "never")))
-        if kind in ("expect_said", "expect_private"):
+        if kind in ("expect_said", "expect_private", "expect_private_media"):
             first = list(match.re.groupindex.values())
             args["fragment"] = _quoted(match, max(first))
         if kind == "expect_count":

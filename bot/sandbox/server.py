@@ -176,7 +176,7 @@ class SandboxServer:
                     self.world.confirm(update["update_id"] + 1)
                     self.world.touch()
                     continue
-                hook["last_error_date"] = int(time.time())
+                hook["last_error_date"] = self.world.now()
                 hook["last_error_message"] = error
                 await asyncio.sleep(delay)
                 delay = min(2.0, delay * 2)

@@ -5,6 +5,10 @@ In-memory state with no I/O. People act through the methods of `People` (`join`,
 order; the bot acts through `bot_api.call`, which answers as the Bot API does and journals every
 call. `events` keeps a readable line for everything that happened, for transcripts.
 `settle` and `wait_for` let tests and the console wait until the bot is done.
+
+Dates (in updates, results, until_date checks) come from a movable clock, `now()`: the real time
+plus `time_offset`, moved by `shift` and `set_time_offset` to play a story over days. Rate limits
+and waiting keep the real monotonic clock (`clock`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 from bot.sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member, Message, User
 from bot.sandbox.people import People
+from bot.sandbox.people_talk import Talk
 
 DEFAULT_UPDATES = frozenset(
     {
@@ -54,7 +59,7 @@ class Event:
         return f"[{self.chat.label}] {self.text}" if self.chat is not None else self.text
 
 
-class World(People):
+class World(People, Talk):
     """Everything the sandbox knows. Tests and the console act on it; the server serves it."""
 
     def __init__(
@@ -83,6 +88,7 @@ class World(People):
         self.per_chat_per_minute = per_chat_per_minute
         self.enforce_limits = enforce_limits
         self.clock = clock
+        self.time_offset = 0.0  # seconds the sandbox's dates run ahead of (or behind) real time
         self.flood_answers = 0
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -93,6 +99,19 @@ class World(People):
         self._waiters: list[asyncio.Event] = []
         self._next_user_id = 100_001
         self._next_group_id = 1
+
+    # ---- the date clock -----------------------------------------------------------------
+    def now(self) -> int:
+        """The sandbox's date in Unix seconds: every date in an update or a result."""
+        return int(time.time() + self.time_offset)
+
+    def shift(self, seconds: float) -> None:
+        """Move the date clock by `seconds` (forward; negative goes back)."""
+        self.time_offset += seconds
+
+    def set_time_offset(self, seconds: float) -> None:
+        """Put the date clock `seconds` from the real now (0: back to the real time)."""
+        self.time_offset = float(seconds)
 
     # ---- people and groups -------------------------------------------------------------
     def add_user(
@@ -283,7 +302,7 @@ class World(People):
     def expire(self, chat: Chat, user_id: int) -> None:
         """A ban or restriction whose until_date passed is over."""
         member = chat.members.get(user_id)
-        if member is None or not member.until_date or member.until_date > time.time():
+        if member is None or not member.until_date or member.until_date > self.now():
             return
         if member.status == "kicked":
             del chat.members[user_id]

@@ -1,0 +1,276 @@
+"""Scheduled work: schedules stored in the database become JobQueue jobs at start.
+
+Each alliance has a daily and a weekly digest, a weekly report inside each group (off by
+default) and a daily upkeep (member counts, roles, week-on-week alerts). A run records the
+occurrence it served (`last_run_at`) in the same transaction as the messages it queues, so:
+- a run interrupted before its commit is run again after a restart;
+- a restart that spans a due time runs the missed occurrence at start (within GRACE);
+- the catch-up and the regular job never both send one occurrence.
+Times are local to the alliance's time zone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.error import TelegramError
+from telegram.ext import CallbackContext
+
+from bot.context import Services
+from handlers.alerts import send_alert
+from handlers.digest import build_digest, build_group_report, local_today, period_changes
+from rules.health import Window, period_alerts
+from rules.roles import RoleRules
+from rules.schedule import Recurrence, last_due, missed, parse_recurrence
+from storage.groups import ChatRepository
+from storage.health import HealthRepository
+from storage.models import Alliance, Chat, Schedule, utcnow
+from storage.outbox import OutboxRepository
+from storage.schedule import ScheduleRepository
+
+log = logging.getLogger(__name__)
+
+GRACE = timedelta(hours=12)
+MEMBER_COUNT_PACE = 0.05  # seconds between getChatMemberCount calls (20 a second)
+# kind -> (default recurrence, paused by default)
+DEFAULTS = {
+    "digest_daily": ("daily 09:00", False),
+    "digest_weekly": ("mon 09:00", False),
+    "group_report": ("sun 20:00", True),
+    "upkeep": ("daily 04:00", False),
+}
+
+Runner = Callable[[Services, AsyncSession, Alliance, Schedule, datetime], Awaitable[None]]
+
+
+def job_name(schedule_id: int) -> str:
+    return f"schedule:{schedule_id}"
+
+
+def timezone_of(row: Schedule, alliance: Alliance) -> ZoneInfo:
+    return ZoneInfo(row.timezone or alliance.timezone)
+
+
+async def start_schedules(services: Services, now: datetime) -> int:
+    """Create missing default schedules, install every schedule as a job, and queue the runs a
+    restart skipped; returns how many were caught up."""
+    caught_up = 0
+    async with services.sessions() as session:
+        repo = ScheduleRepository(session)
+        for alliance_id in {a for ids in services.owners.values() for a in ids}:
+            for kind, (recurrence, paused) in DEFAULTS.items():
+                await repo.ensure(alliance_id, kind, recurrence, paused=paused)
+        await session.commit()
+        for row in await repo.list_all():
+            alliance = await session.get(Alliance, row.alliance_id)
+            if alliance is None:
+                continue
+            install(services, row, timezone_of(row, alliance))
+            if row.paused:
+                continue
+            skipped = missed(
+                parse_recurrence(row.recurrence),
+                row.last_run_at,
+                now,
+                timezone_of(row, alliance),
+                GRACE,
+                row.created_at,
+            )
+            if skipped is not None:
+                log.info("schedule %s (%s) missed %s: running it now", row.id, row.kind, skipped)
+                services.jobs.run_once(_job, 1, data=row.id, name=f"{job_name(row.id)}:catch-up")
+                caught_up += 1
+    return caught_up
+
+
+def install(services: Services, row: Schedule, tz: ZoneInfo) -> None:
+    """(Re)install the job of a schedule; a paused one has none."""
+    for job in services.jobs.get_jobs_by_name(job_name(row.id)):
+        job.schedule_removal()
+    if row.paused:
+        return
+    r: Recurrence = parse_recurrence(row.recurrence)
+    services.jobs.run_daily(
+        _job,
+        time=time(r.hour, r.minute, tzinfo=tz),
+        days=tuple(sorted((d + 1) % 7 for d in r.weekdays)),  # the job queue counts from Sunday
+        data=row.id,
+        name=job_name(row.id),
+    )
+
+
+async def _job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+    assert context.job is not None
+    await run_schedule(context.bot_data, int(context.job.data), now=utcnow())  # type: ignore[arg-type]
+
+
+async def run_schedule(services: Services, schedule_id: int, *, now: datetime) -> bool:
+    """Run the occurrence of a schedule due at `now`, unless it already ran."""
+    async with services.sessions() as session:
+        row = await ScheduleRepository(session).get(schedule_id)
+        alliance = await session.get(Alliance, row.alliance_id) if row is not None else None
+        if row is None or alliance is None or row.paused:
+            return False
+        due = last_due(parse_recurrence(row.recurrence), now, timezone_of(row, alliance))
+        if row.last_run_at is not None and row.last_run_at >= due:
+            return False
+        kind, alliance_id = row.kind, alliance.id
+    if kind == "upkeep":  # Bot API reads first: no Telegram call inside a transaction
+        await snapshot_member_counts(services, alliance_id, now)
+    async with services.sessions() as session:
+        row = await ScheduleRepository(session).get(schedule_id)
+        alliance = await session.get(Alliance, alliance_id)
+        if row is None or alliance is None or (row.last_run_at and row.last_run_at >= due):
+            return False
+        await RUNNERS[row.kind](services, session, alliance, row, now)
+        row.last_run_at = due
+        await session.commit()
+    services.executor.wake()
+    log.info("schedule %s (%s) ran for %s", schedule_id, kind, due)
+    return True
+
+
+async def queue_digest_to(
+    session: AsyncSession,
+    owner_ids: list[int],
+    texts: list[str],
+    chart: bytes | None,
+    csv: bytes | None,
+    caption: str,
+) -> None:
+    outbox = OutboxRepository(session)
+    for owner_id in owner_ids:
+        for text in texts:
+            await outbox.add(
+                "send_message",
+                owner_id,
+                {"text": text, "parse_mode": "HTML"},
+            )
+        if chart is not None:
+            await outbox.add(
+                "send_photo",
+                owner_id,
+                {
+                    "photo_b64": base64.b64encode(chart).decode(),
+                    "filename": "digest.png",
+                    "caption": caption,
+                },
+            )
+        if csv is not None:
+            await outbox.add(
+                "send_document",
+                owner_id,
+                {"document_b64": base64.b64encode(csv).decode(), "filename": "groups.csv"},
+            )
+
+
+async def _digest(
+    period: str,
+    services: Services,
+    session: AsyncSession,
+    alliance: Alliance,
+    row: Schedule,
+    now: datetime,
+) -> None:
+    if not await HealthRepository(session).chats(alliance.id):
+        return
+    digest = await build_digest(session, alliance, period=period, today=local_today(alliance, now))
+    caption = digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
+    await queue_digest_to(
+        session, alliance.owner_ids, digest.texts, digest.chart, digest.csv, caption
+    )
+
+
+async def _daily_digest(*args: Any) -> None:
+    await _digest("day", *args)
+
+
+async def _weekly_digest(*args: Any) -> None:
+    await _digest("week", *args)
+
+
+async def _group_report(
+    services: Services, session: AsyncSession, alliance: Alliance, row: Schedule, now: datetime
+) -> None:
+    tz = timezone_of(row, alliance)
+    end = local_today(alliance, now)
+    outbox = OutboxRepository(session)
+    for chat in await ChatRepository(session).list_active(alliance.id):
+        lang = chat.language or alliance.language
+        text = await build_group_report(
+            session, lang, alliance.id, chat.id, tz, end=end, title=chat.title
+        )
+        if text:
+            await outbox.add("send_message", chat.id, {"text": text, "parse_mode": "HTML"})
+
+
+async def _upkeep(
+    services: Services, session: AsyncSession, alliance: Alliance, row: Schedule, now: datetime
+) -> None:
+    """Daily: roles from behaviour, and week-on-week alerts (tier crossed, exits jumped)."""
+    tz = timezone_of(row, alliance)
+    today = local_today(alliance, now)
+    changed = await HealthRepository(session).recompute_roles(
+        alliance.id, today, tz, now, RoleRules()
+    )
+    log.info("alliance %s: roles of %s members changed", alliance.id, changed)
+    yesterday = today - timedelta(days=1)
+    changes, chats = await period_changes(session, alliance, Window.ending(yesterday, 7))
+    for change in changes:
+        for alert in period_alerts(change):
+            title = chats[alert.chat_id].title if alert.chat_id in chats else str(alert.chat_id)
+            await send_alert(session, alliance, title, alert, now=now)
+
+
+async def member_count_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
+    """One group's member count, right after the bot joined it."""
+    assert context.job is not None
+    services, chat_id = context.bot_data, int(context.job.data)  # type: ignore[arg-type]
+    async with services.sessions() as session:
+        chat = await session.get(Chat, chat_id)
+        alliance_id = chat.alliance_id if chat is not None else None
+    if alliance_id is not None:
+        await snapshot_member_counts(services, alliance_id, utcnow(), only=[chat_id])
+
+
+async def snapshot_member_counts(
+    services: Services, alliance_id: int, now: datetime, *, only: list[int] | None = None
+) -> int:
+    """Telegram's member count of every active group (or those in `only`), recorded for the
+    local day; bots cannot list members, so this is the only full count there is."""
+    async with services.sessions() as session:
+        alliance = await session.get(Alliance, alliance_id)
+        chats = [c.id for c in await ChatRepository(session).list_active(alliance_id)]
+    if alliance is None:
+        return 0
+    if only is not None:
+        chats = [c for c in chats if c in only]
+    day = local_today(alliance, now)
+    recorded = 0
+    for chat_id in chats:
+        try:
+            count = await services.executor.bot.get_chat_member_count(chat_id)
+        except TelegramError as exc:
+            log.warning("member count of %s: %s", chat_id, exc)
+            continue
+        async with services.sessions() as session:
+            await HealthRepository(session).record_member_count(chat_id, day, count)
+            await session.commit()
+        recorded += 1
+        await asyncio.sleep(MEMBER_COUNT_PACE)
+    return recorded
+
+
+RUNNERS: dict[str, Runner] = {
+    "digest_daily": _daily_digest,
+    "digest_weekly": _weekly_digest,
+    "group_report": _group_report,
+    "upkeep": _upkeep,
+}

@@ -1,0 +1,97 @@
+"""Alerts to the owners in private: at most one per group, kind and local day.
+
+Whoever notices something (a member leaving, the bot losing its rights, a wave of ads, the daily
+upkeep comparing weeks) builds a rules.health.Alert; this module claims the (group, kind, day)
+slot in the same transaction and queues the message to every owner of the alliance.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import tr
+from rules.health import Alert, AlertKind
+from rules.roles import Role
+from storage.models import Alliance
+from storage.outbox import OutboxRepository
+from storage.schedule import AlertRepository
+
+
+def percent(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def render_alert(lang: str, title: str, alert: Alert) -> str:
+    d = alert.detail
+    match alert.kind:
+        case AlertKind.MEMBER_LEFT:
+            role = tr(lang, "core member") if d.get("role") == Role.CORE else tr(lang, "influencer")
+            return tr(
+                lang,
+                "⚠️ {group}: {role} {name} left the group. A personal message may bring them back.",
+                group=title,
+                role=role,
+                name=d.get("name", ""),
+            )
+        case AlertKind.EXIT_JUMP:
+            return tr(
+                lang,
+                "⚠️ {group}: the exit rate jumped to {rate} (was {before}): {leaves} members left in 7 days.",
+                group=title,
+                rate=percent(float(str(d.get("after", 0)))),
+                before=percent(float(str(d.get("before", 0)))),
+                leaves=d.get("leaves", 0),
+            )
+        case AlertKind.TIER_CHANGE:
+            return tr(
+                lang,
+                "📉 {group}: active members {ratio} over 7 days, tier {before} → {after}.",
+                group=title,
+                ratio=percent(float(str(d.get("ratio", 0)))),
+                before=tier_name(lang, str(d.get("before"))),
+                after=tier_name(lang, str(d.get("after"))),
+            )
+        case AlertKind.SPAM_WAVE:
+            return tr(
+                lang,
+                "🚨 {group}: ad wave, {count} accounts blacklisted within {minutes} minutes.",
+                group=title,
+                count=d.get("count", 0),
+                minutes=d.get("minutes", 60),
+            )
+        case AlertKind.BOT_DEMOTED:
+            return tr(
+                lang,
+                "⚠️ {group}: I lost my admin rights there, so I cannot remove ads or welcome newcomers. Make me an admin again.",
+                group=title,
+            )
+        case AlertKind.BOT_REMOVED:
+            return tr(lang, "⚠️ {group}: I was removed from the group.", group=title)
+    return f"{title}: {alert.kind}"
+
+
+def tier_name(lang: str, tier: str) -> str:
+    names = {
+        "high": tr(lang, "high"),
+        "general": tr(lang, "general"),
+        "inactive": tr(lang, "inactive"),
+    }
+    return names.get(tier, tier)
+
+
+async def send_alert(
+    session: AsyncSession, alliance: Alliance, title: str, alert: Alert, *, now: datetime
+) -> int:
+    """Queue the alert to every owner unless one of its kind went out for the group today;
+    returns the number of messages queued."""
+    day = now.astimezone(ZoneInfo(alliance.timezone)).date()
+    if not await AlertRepository(session).claim(alert.chat_id, alert.kind, day, at=now):
+        return 0
+    text = render_alert(alliance.language, title, alert)
+    outbox = OutboxRepository(session)
+    for owner_id in alliance.owner_ids:
+        await outbox.add("send_message", owner_id, {"text": text})
+    return len(alliance.owner_ids)

@@ -1,0 +1,411 @@
+"""The owners' digest and the groups' weekly report: figures from storage, judgement from rules,
+text for a phone, a chart, and a CSV when the groups are many.
+
+One function builds each (`build_digest`, `build_group_report`); the scheduled jobs and the
+/digest, /groups and /stats commands all use them, so what an owner reads on demand is what the
+schedule sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
+from bot.i18n import tr
+from handlers.alerts import percent, tier_name
+from rules.health import (
+    Advice,
+    Change,
+    GroupMetrics,
+    Tier,
+    Window,
+    attention_order,
+    compare,
+    compute,
+    needs_attention,
+    size_advice,
+    tier_counts,
+)
+from rules.paging import split_message
+from rules.roles import Role
+from storage.groups import upsert
+from storage.health import ChatRow, HealthRepository
+from storage.models import Alliance, GroupPeriod
+
+PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
+TIER_MARK = {Tier.HIGH: "🟢", Tier.GENERAL: "🟡", Tier.INACTIVE: "🔴"}
+LIST_LIMIT = 30  # more groups than this: the text lists those needing attention, the CSV all
+
+
+@dataclass
+class Digest:
+    texts: list[str]
+    chart: bytes | None = None
+    csv: bytes | None = None
+    changes: list[Change] = field(default_factory=list)
+
+
+async def period_changes(
+    session: AsyncSession, alliance: Alliance, window: Window
+) -> tuple[list[Change], dict[int, ChatRow]]:
+    """Every group's metrics for the window against the window before, in attention order."""
+    tz = ZoneInfo(alliance.timezone)
+    repo = HealthRepository(session)
+    now = [compute(c, window) for c in await repo.group_counts(alliance.id, window, tz)]
+    previous = window.previous()
+    before = {
+        c.chat_id: compute(c, previous)
+        for c in await repo.group_counts(alliance.id, previous, tz)
+        if c.messages or c.joins or c.leaves
+    }
+    chats = {c.id: c for c in await repo.chats(alliance.id)}
+    return attention_order(compare(now, before)), chats
+
+
+async def build_digest(
+    session: AsyncSession,
+    alliance: Alliance,
+    *,
+    period: str,
+    today: date,
+    include_today: bool = False,
+    chart: bool = True,
+) -> Digest:
+    """The digest of the `period` ("day" or "week") ending yesterday, or today when asked now."""
+    lang = alliance.language
+    tz = ZoneInfo(alliance.timezone)
+    end = today if include_today else date.fromordinal(today.toordinal() - 1)
+    window = Window.ending(end, PERIOD_DAYS[period])
+    repo = HealthRepository(session)
+    changes, chats = await period_changes(session, alliance, window)
+    await _keep_periods(session, period, window, [c.now for c in changes])
+    title = tr(lang, "📊 Daily digest {day}", day=window.end.isoformat())
+    if period != "day":
+        title = tr(
+            lang,
+            "📊 Weekly digest {start} – {end}",
+            start=window.start.isoformat(),
+            end=window.end.isoformat(),
+        )
+    lines = [f"<b>{html.escape(title)}</b>", *_overview(lang, changes), ""]
+    lines += _group_lines(lang, changes, chats)
+    departed = await repo.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
+    if departed:
+        lines += ["", "<b>" + tr(lang, "Core members and influencers who left") + "</b>"]
+        for person in departed:
+            where = chats[person.chat_id].title if person.chat_id in chats else person.chat_id
+            lines.append(f"• {html.escape(person.name)} — {html.escape(str(where))}")
+    lines += ["", *_newcomers(lang, changes)]
+    moderation = await repo.moderation(alliance.id, tz, window)
+    lines.append(
+        tr(
+            lang,
+            "🛡 {ads} ads removed, {accounts} accounts blacklisted.",
+            ads=moderation.ads_removed,
+            accounts=moderation.blacklisted,
+        )
+    )
+    inviters = await repo.top_inviters(alliance.id, tz, window)
+    if inviters:
+        lines += ["", "<b>" + tr(lang, "Top inviters") + "</b>"]
+        for person in inviters:
+            line = tr(
+                lang, "• {name}: {count} invited", name=html.escape(person.name), count=person.count
+            )
+            if person.extra:
+                line += " " + tr(lang, "({count} blacklisted)", count=person.extra)
+            lines.append(line)
+    lines += [
+        "",
+        "<i>"
+        + tr(
+            lang,
+            "Members are known from the day I joined each group: Telegram does not let bots list members.",
+        )
+        + "</i>",
+    ]
+    digest = Digest(texts=split_message("\n".join(lines)), changes=changes)
+    if chart:
+        trend_window = Window.ending(window.end, max(window.days, 14))
+        trend = await repo.trend(alliance.id, trend_window)
+        digest.chart = await asyncio.to_thread(
+            render_chart,
+            lang,
+            title,
+            [TrendPoint(t.day, t.messages, t.active_members) for t in trend],
+            [GroupPoint(c.now.active_ratio, c.now.tier.value) for c in changes],
+        )
+    if len(changes) > LIST_LIMIT:
+        digest.csv = groups_csv(changes, chats)
+    return digest
+
+
+def _overview(lang: str, changes: list[Change]) -> list[str]:
+    counts = tier_counts(c.now for c in changes)
+    before = tier_counts(c.before for c in changes if c.before is not None)
+    has_before = any(c.before is not None for c in changes)
+    parts = []
+    for tier in Tier:
+        delta = f" ({counts[tier] - before[tier]:+d})" if has_before else ""
+        parts.append(f"{TIER_MARK[tier]} {tier_name(lang, tier)} {counts[tier]}{delta}")
+    members = sum(c.now.members for c in changes)
+    active = sum(c.now.active_members for c in changes)
+    leaves = sum(c.now.leaves for c in changes)
+    return [
+        tr(lang, "{count} groups: ", count=len(changes)) + " · ".join(parts),
+        tr(
+            lang,
+            "{members} members, {active} active ({ratio}), {leaves} left.",
+            members=members,
+            active=active,
+            ratio=percent(active / members if members else 0.0),
+            leaves=leaves,
+        ),
+    ]
+
+
+def group_line(lang: str, change: Change, title: str) -> str:
+    m = change.now
+    delta = change.ratio_delta
+    trend = (
+        ""
+        if delta is None
+        else f" ({'↑' if delta > 0 else '↓' if delta < 0 else '→'}{abs(delta) * 100:.0f})"
+    )
+    line = tr(
+        lang,
+        "{mark} <b>{title}</b> {ratio}{trend} active · {members} members · exits {exits} · {per_day} msgs/day",
+        mark=TIER_MARK[m.tier],
+        title=html.escape(title),
+        ratio=percent(m.active_ratio),
+        trend=trend,
+        members=m.members,
+        exits=percent(m.exit_rate),
+        per_day=f"{m.messages_per_day:.0f}",
+    )
+    notes = []
+    if m.flagged:
+        notes.append(tr(lang, "under 10% active"))
+    if change.exit_jumped():
+        notes.append(tr(lang, "exits jumped"))
+    if change.tier_dropped and change.before is not None:
+        notes.append(tr(lang, "was {tier}", tier=tier_name(lang, change.before.tier)))
+    advice = size_advice(
+        m.members, m.active_ratio, change.before.active_ratio if change.before else None
+    )
+    if advice is Advice.SPLIT:
+        notes.append(tr(lang, "past 148 members: consider splitting"))
+    elif advice is Advice.WATCH_SIZE:
+        notes.append(tr(lang, "past 100 members and cooling: consider splitting"))
+    if notes:
+        line += "\n   ⚠️ " + "; ".join(notes)
+    return line
+
+
+def _group_lines(lang: str, changes: list[Change], chats: dict[int, ChatRow]) -> list[str]:
+    def title(change: Change) -> str:
+        chat = chats.get(change.now.chat_id)
+        return chat.title if chat is not None and chat.title else str(change.now.chat_id)
+
+    urgent = [c for c in changes if needs_attention(c)]
+    rest = [c for c in changes if not needs_attention(c)]
+    lines: list[str] = []
+    if urgent:
+        lines.append("<b>" + tr(lang, "Needs attention") + "</b>")
+        lines += [group_line(lang, c, title(c)) for c in urgent]
+        lines.append("")
+    if rest:
+        lines.append("<b>" + tr(lang, "Groups by tier") + "</b>")
+        shown = rest if len(changes) <= LIST_LIMIT else rest[: max(0, LIST_LIMIT - len(urgent))]
+        lines += [group_line(lang, c, title(c)) for c in shown]
+        if len(shown) < len(rest):
+            lines.append(
+                tr(lang, "… and {count} more in the attached table.", count=len(rest) - len(shown))
+            )
+    return lines
+
+
+def _newcomers(lang: str, changes: list[Change]) -> list[str]:
+    joins = sum(c.now.joins for c in changes)
+    retained = [c.now.retention for c in changes if c.now.retention is not None]
+    text = tr(lang, "👋 {joins} joined.", joins=joins)
+    if retained:
+        text += " " + tr(
+            lang,
+            "Retention of earlier newcomers (still here after 7 days and spoke): {share}.",
+            share=percent(sum(retained) / len(retained)),
+        )
+    return [text]
+
+
+def render_chart(
+    lang: str, title: str, trend: list[TrendPoint], groups: list[GroupPoint]
+) -> bytes:
+    """The chart in the digest's language, or in English where no installed font can draw it
+    (run in a worker thread: the first call loads matplotlib and scans the fonts)."""
+    return activity_chart(trend, groups, chart_labels(lang, title))
+
+
+def chart_labels(lang: str, title: str) -> ChartLabels:
+    labels = _labels(lang, title)
+    texts = [
+        labels.trend,
+        labels.messages,
+        labels.active,
+        labels.tiers,
+        labels.groups,
+        labels.ratio,
+        *labels.tier_names.values(),
+    ]
+    if lang != "en" and not all(has_font_for(t) for t in texts):
+        return _labels("en", title)
+    return labels
+
+
+def _labels(lang: str, title: str) -> ChartLabels:
+    return ChartLabels(
+        title=title.removeprefix("📊 "),
+        trend=tr(lang, "Activity across all groups"),
+        messages=tr(lang, "messages"),
+        active=tr(lang, "active members"),
+        tiers=tr(lang, "Groups by active ratio"),
+        groups=tr(lang, "groups"),
+        ratio=tr(lang, "active ratio"),
+        tier_names={
+            "high": tr(lang, "high (>40%)"),
+            "general": tr(lang, "general (20–40%)"),
+            "inactive": tr(lang, "inactive (<20%)"),
+        },
+    )
+
+
+def groups_csv(changes: list[Change], chats: dict[int, ChatRow]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        [
+            "chat_id",
+            "title",
+            "tier",
+            "previous_tier",
+            "members",
+            "active_members",
+            "active_ratio",
+            "exit_rate",
+            "joins",
+            "leaves",
+            "messages_per_day",
+            "retention",
+            "top10_share",
+            "needs_attention",
+        ]
+    )
+    for c in changes:
+        m = c.now
+        chat = chats.get(m.chat_id)
+        writer.writerow(
+            [
+                m.chat_id,
+                chat.title if chat else "",
+                m.tier.value,
+                c.before.tier.value if c.before else "",
+                m.members,
+                m.active_members,
+                f"{m.active_ratio:.4f}",
+                f"{m.exit_rate:.4f}",
+                m.joins,
+                m.leaves,
+                f"{m.messages_per_day:.1f}",
+                "" if m.retention is None else f"{m.retention:.4f}",
+                "" if m.top_share is None else f"{m.top_share:.4f}",
+                int(needs_attention(c)),
+            ]
+        )
+    return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet apps read Chinese titles
+
+
+async def _keep_periods(
+    session: AsyncSession, period: str, window: Window, metrics: list[GroupMetrics]
+) -> None:
+    """Record each group's figures and tier for the period (the weekly tier history)."""
+    for m in metrics:
+        values = {
+            "members": m.members,
+            "active_members": m.active_members,
+            "active_ratio": m.active_ratio,
+            "exit_rate": m.exit_rate,
+            "joins": m.joins,
+            "leaves": m.leaves,
+            "messages": m.messages,
+            "tier": m.tier.value,
+        }
+        stmt = upsert(session, GroupPeriod).values(
+            chat_id=m.chat_id, period=period, start=window.start, **values
+        )
+        await session.execute(
+            stmt.on_conflict_do_update(index_elements=["chat_id", "period", "start"], set_=values)
+        )
+
+
+async def group_metrics(
+    session: AsyncSession, alliance_id: int, chat_id: int, tz: ZoneInfo, window: Window
+) -> GroupMetrics | None:
+    found = await HealthRepository(session).group_counts(alliance_id, window, tz, chat_id=chat_id)
+    return compute(found[0], window) if found else None
+
+
+async def build_group_report(
+    session: AsyncSession,
+    lang: str,
+    alliance_id: int,
+    chat_id: int,
+    tz: ZoneInfo,
+    *,
+    end: date,
+    title: str,
+) -> str | None:
+    """A group's own week: its numbers, and thanks to its top contributors."""
+    window = Window.ending(end, 7)
+    repo = HealthRepository(session)
+    m = await group_metrics(session, alliance_id, chat_id, tz, window)
+    if m is None:
+        return None
+    lines = [
+        "<b>" + tr(lang, "📈 This week in {group}", group=html.escape(title)) + "</b>",
+        tr(
+            lang,
+            "{active} members spoke ({ratio} of {members}), {messages} messages, {joins} joined.",
+            active=m.active_members,
+            ratio=percent(m.active_ratio),
+            members=m.members,
+            messages=m.messages,
+            joins=m.joins,
+        ),
+    ]
+    top = await repo.top_contributors(chat_id, window, limit=5)
+    if top:
+        lines += ["", tr(lang, "Thank you to this week's most active members:")]
+        medals = ["🥇", "🥈", "🥉", "4.", "5."]
+        lines += [
+            tr(
+                lang,
+                "{rank} {name}: {count} messages",
+                rank=medals[i],
+                name=html.escape(p.name),
+                count=p.count,
+            )
+            for i, p in enumerate(top)
+        ]
+    return "\n".join(lines)
+
+
+def local_today(alliance: Alliance, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(alliance.timezone)).date()

@@ -1,0 +1,507 @@
+"""Aggregates for group health, computed in SQL: a handful of GROUP BY statements per alliance
+and window, whatever the number of groups and members; Python sees one row per group.
+
+Windows are local days (rules.health.Window); events carry UTC times, so a window is turned into
+its UTC bounds in the alliance's time zone. Roles from behaviour are written by one UPDATE ...
+FROM per alliance, with the thresholds of rules.roles.RoleRules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, and_, case, cast, func, literal, select, update
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.expression import ScalarSelect
+
+from rules.health import GroupCounts, Window
+from rules.roles import BEHAVIOUR_BITS, MemberActivity, Role, RoleRules
+from storage.groups import PRESENT, Repository, upsert
+from storage.models import (
+    Activity,
+    ActivityReply,
+    BlacklistEntry,
+    Chat,
+    ChatDay,
+    Member,
+    MemberEvent,
+    ModerationLog,
+    TgUser,
+)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A window of local days as UTC instants: start <= t < end."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def of(cls, window: Window, tz: ZoneInfo) -> Bounds:
+        def at(day: date) -> datetime:
+            return datetime.combine(day, time(0), tz).astimezone(UTC)
+
+        return cls(at(window.start), at(window.end + timedelta(days=1)))
+
+
+@dataclass(frozen=True)
+class ChatRow:
+    id: int
+    title: str
+    member_count: int | None
+
+
+@dataclass(frozen=True)
+class TrendRow:
+    day: date
+    messages: int
+    active_members: int
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    name: str
+    count: int
+    chat_id: int | None = None
+    extra: int = 0
+
+
+@dataclass(frozen=True)
+class Moderation:
+    ads_removed: int
+    blacklisted: int
+
+
+class HealthRepository(Repository):
+    def _chats(self, alliance_id: int, chat_id: int | None = None) -> Select[tuple[int]]:
+        query = select(Chat.id).where(Chat.alliance_id == alliance_id, Chat.status == "active")
+        return query if chat_id is None else query.where(Chat.id == chat_id)
+
+    async def chats(self, alliance_id: int, chat_id: int | None = None) -> list[ChatRow]:
+        query = select(Chat.id, Chat.title, Chat.member_count).where(
+            Chat.alliance_id == alliance_id, Chat.status == "active"
+        )
+        if chat_id is not None:
+            query = query.where(Chat.id == chat_id)
+        rows = await self.session.execute(query.order_by(Chat.id))
+        return [ChatRow(r.id, r.title, r.member_count) for r in rows]
+
+    async def group_counts(
+        self,
+        alliance_id: int,
+        window: Window,
+        tz: ZoneInfo,
+        *,
+        settle_days: int = 7,
+        chat_id: int | None = None,
+    ) -> list[GroupCounts]:
+        """GroupCounts for every active group of the alliance (or just `chat_id`) over `window`."""
+        chats = self._chats(alliance_id, chat_id).scalar_subquery()
+        bounds = Bounds.of(window, tz)
+        activity = await self._activity(chats, window)
+        events = await self._events(chats, bounds)
+        cohort = await self._cohort(chats, Bounds.of(window.cohort(settle_days), tz))
+        known = dict(
+            (
+                await self.session.execute(
+                    select(Member.chat_id, func.count())
+                    .where(Member.chat_id.in_(chats), Member.status.in_(PRESENT))
+                    .group_by(Member.chat_id)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        at_end = await self._member_counts(chats, window.end)
+        at_start = await self._member_counts(chats, window.start - timedelta(days=1))
+        result = []
+        for chat in await self.chats(alliance_id, chat_id):
+            active, messages, top = activity.get(chat.id, (0, 0, 0))
+            joins, leaves = events.get(chat.id, (0, 0))
+            joined, retained = cohort.get(chat.id, (0, 0))
+            known_members = known.get(chat.id, 0)
+            members = at_end.get(chat.id) or chat.member_count or known_members
+            result.append(
+                GroupCounts(
+                    chat_id=chat.id,
+                    members=members,
+                    members_at_start=at_start.get(chat.id),
+                    active_members=active,
+                    messages=messages,
+                    joins=joins,
+                    leaves=leaves,
+                    cohort_joined=joined,
+                    cohort_retained=retained,
+                    top_messages=top,
+                    known_members=known_members,
+                )
+            )
+        return result
+
+    async def _activity(
+        self, chats: ScalarSelect[int], window: Window
+    ) -> dict[int, tuple[int, int, int]]:
+        """Per group: active members, messages, and messages of the most active tenth."""
+        per_member = (
+            select(
+                Activity.chat_id,
+                Activity.user_id,
+                func.sum(Activity.messages).label("m"),
+            )
+            .where(Activity.chat_id.in_(chats), Activity.day.between(window.start, window.end))
+            .group_by(Activity.chat_id, Activity.user_id)
+            .subquery()
+        )
+        ranked = select(
+            per_member.c.chat_id,
+            per_member.c.m,
+            func.row_number()
+            .over(partition_by=per_member.c.chat_id, order_by=per_member.c.m.desc())
+            .label("rn"),
+            func.count().over(partition_by=per_member.c.chat_id).label("n"),
+        ).subquery()
+        top_tenth = (ranked.c.n + 9) / 10  # integer division: ceil(n / 10)
+        rows = await self.session.execute(
+            select(
+                ranked.c.chat_id,
+                func.count(),
+                func.sum(ranked.c.m),
+                func.sum(case((ranked.c.rn <= top_tenth, ranked.c.m), else_=0)),
+            ).group_by(ranked.c.chat_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0), int(r[3] or 0)) for r in rows}
+
+    async def _events(self, chats: ScalarSelect[int], bounds: Bounds) -> dict[int, tuple[int, int]]:
+        rows = await self.session.execute(
+            select(
+                MemberEvent.chat_id,
+                func.sum(case((MemberEvent.kind == "join", 1), else_=0)),
+                func.sum(case((MemberEvent.kind == "leave", 1), else_=0)),
+            )
+            .where(
+                MemberEvent.chat_id.in_(chats),
+                MemberEvent.at >= bounds.start,
+                MemberEvent.at < bounds.end,
+            )
+            .group_by(MemberEvent.chat_id)
+        )
+        return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+    async def _cohort(self, chats: ScalarSelect[int], bounds: Bounds) -> dict[int, tuple[int, int]]:
+        """Per group: members who joined within `bounds`, and of those the ones still present
+        who spoke at least once since joining."""
+        retained = and_(Member.status.in_(PRESENT), Member.last_message_at >= Member.joined_at)
+        rows = await self.session.execute(
+            select(Member.chat_id, func.count(), func.sum(case((retained, 1), else_=0)))
+            .where(
+                Member.chat_id.in_(chats),
+                Member.joined_at >= bounds.start,
+                Member.joined_at < bounds.end,
+            )
+            .group_by(Member.chat_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in rows}
+
+    async def _member_counts(self, chats: ScalarSelect[int], day: date) -> dict[int, int]:
+        rows = await self.session.execute(
+            select(ChatDay.chat_id, ChatDay.member_count).where(
+                ChatDay.chat_id.in_(chats), ChatDay.day == day
+            )
+        )
+        return dict(rows.tuples().all())
+
+    async def trend(self, alliance_id: int, window: Window) -> list[TrendRow]:
+        """Per day across the alliance: messages and active members (summed over groups)."""
+        rows = await self.session.execute(
+            select(Activity.day, func.sum(Activity.messages), func.count())
+            .where(
+                Activity.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                Activity.day.between(window.start, window.end),
+            )
+            .group_by(Activity.day)
+            .order_by(Activity.day)
+        )
+        by_day = {r[0]: TrendRow(r[0], int(r[1] or 0), int(r[2])) for r in rows}
+        days = (window.start + timedelta(days=i) for i in range(window.days))
+        return [by_day.get(day, TrendRow(day, 0, 0)) for day in days]
+
+    async def top_contributors(self, chat_id: int, window: Window, limit: int = 5) -> list[Person]:
+        total = func.sum(Activity.messages).label("total")
+        rows = await self.session.execute(
+            select(Activity.user_id, total, TgUser.first_name, TgUser.username)
+            .outerjoin(TgUser, TgUser.id == Activity.user_id)
+            .where(Activity.chat_id == chat_id, Activity.day.between(window.start, window.end))
+            .group_by(Activity.user_id, TgUser.first_name, TgUser.username)
+            .order_by(total.desc(), Activity.user_id)
+            .limit(limit)
+        )
+        return [Person(r[0], _name(r[2], r[3], r[0]), int(r[1])) for r in rows]
+
+    async def top_inviters(
+        self, alliance_id: int, tz: ZoneInfo, window: Window, limit: int = 5
+    ) -> list[Person]:
+        """Who brought the most members in, and how many of them are blacklisted now."""
+        bounds = Bounds.of(window, tz)
+        barred = (
+            select(literal(1))
+            .where(
+                BlacklistEntry.alliance_id == alliance_id,
+                BlacklistEntry.user_id == MemberEvent.user_id,
+                BlacklistEntry.revoked_at.is_(None),
+            )
+            .exists()
+        )
+        invited = func.count().label("invited")
+        rows = await self.session.execute(
+            select(
+                MemberEvent.inviter_id,
+                invited,
+                func.sum(case((barred, 1), else_=0)),
+                TgUser.first_name,
+                TgUser.username,
+            )
+            .outerjoin(TgUser, TgUser.id == MemberEvent.inviter_id)
+            .where(
+                MemberEvent.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                MemberEvent.kind == "join",
+                MemberEvent.inviter_id.is_not(None),
+                MemberEvent.at >= bounds.start,
+                MemberEvent.at < bounds.end,
+            )
+            .group_by(MemberEvent.inviter_id, TgUser.first_name, TgUser.username)
+            .order_by(invited.desc(), MemberEvent.inviter_id)
+            .limit(limit)
+        )
+        return [
+            Person(r[0], _name(r[3], r[4], r[0]), int(r[1]), extra=int(r[2] or 0)) for r in rows
+        ]
+
+    async def departed(
+        self, alliance_id: int, tz: ZoneInfo, window: Window, roles: Sequence[Role]
+    ) -> list[Person]:
+        """Members holding one of `roles` (as last computed) who left within the window."""
+        bits = sum(BEHAVIOUR_BITS[role] for role in roles)
+        bounds = Bounds.of(window, tz)
+        rows = await self.session.execute(
+            select(
+                Member.user_id,
+                Member.chat_id,
+                Member.role_flags,
+                TgUser.first_name,
+                TgUser.username,
+            )
+            .outerjoin(TgUser, TgUser.id == Member.user_id)
+            .where(
+                Member.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                Member.status.not_in(PRESENT),
+                Member.left_at >= bounds.start,
+                Member.left_at < bounds.end,
+                Member.role_flags.op("&")(bits) != 0,
+            )
+            .order_by(Member.left_at)
+        )
+        return [Person(r[0], _name(r[3], r[4], r[0]), 0, chat_id=r[1], extra=r[2]) for r in rows]
+
+    async def moderation(self, alliance_id: int, tz: ZoneInfo, window: Window) -> Moderation:
+        bounds = Bounds.of(window, tz)
+        removed = await self.session.scalar(
+            select(func.count()).where(
+                ModerationLog.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                ModerationLog.action == "delete",
+                ModerationLog.at >= bounds.start,
+                ModerationLog.at < bounds.end,
+            )
+        )
+        barred = await self.session.scalar(
+            select(func.count()).where(
+                BlacklistEntry.alliance_id == alliance_id,
+                BlacklistEntry.created_at >= bounds.start,
+                BlacklistEntry.created_at < bounds.end,
+            )
+        )
+        return Moderation(int(removed or 0), int(barred or 0))
+
+    async def blacklisted_since(self, chat_id: int, since: datetime) -> int:
+        """Accounts blacklisted from this group since `since` (for spam-wave alerts)."""
+        count = await self.session.scalar(
+            select(func.count()).where(
+                BlacklistEntry.source_chat_id == chat_id,
+                BlacklistEntry.created_at >= since,
+                BlacklistEntry.revoked_at.is_(None),
+            )
+        )
+        return int(count or 0)
+
+    async def record_member_count(self, chat_id: int, day: date, count: int) -> None:
+        stmt = upsert(self.session, ChatDay).values(chat_id=chat_id, day=day, member_count=count)
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["chat_id", "day"], set_={"member_count": count}
+            )
+        )
+        chat = await self.session.get(Chat, chat_id)
+        if chat is not None:
+            chat.member_count = count
+
+    # -- roles ---------------------------------------------------------------------------------
+
+    async def recompute_roles(
+        self, alliance_id: int, today: date, tz: ZoneInfo, now: datetime, rules: RoleRules
+    ) -> int:
+        """Write every member's behaviour roles for the window ending `today`, in one statement;
+        the number of members whose roles changed."""
+        window = Window.ending(today, rules.window_days)
+        chats = self._chats(alliance_id).scalar_subquery()
+        in_window = Activity.day.between(window.start, window.end)
+        act = (
+            select(
+                Activity.chat_id,
+                Activity.user_id,
+                func.count().label("days"),
+                func.sum(Activity.messages).label("messages"),
+            )
+            .where(Activity.chat_id.in_(chats), in_window)
+            .group_by(Activity.chat_id, Activity.user_id)
+            .subquery()
+        )
+        rep = (
+            select(
+                ActivityReply.chat_id,
+                ActivityReply.author_id,
+                func.count(func.distinct(ActivityReply.replier_id)).label("repliers"),
+            )
+            .where(
+                ActivityReply.chat_id.in_(chats),
+                ActivityReply.day.between(window.start, window.end),
+            )
+            .group_by(ActivityReply.chat_id, ActivityReply.author_id)
+            .subquery()
+        )
+        grp = (
+            select(Member.user_id, func.count().label("groups"))
+            .where(Member.chat_id.in_(chats), Member.status.in_(PRESENT))
+            .group_by(Member.user_id)
+            .subquery()
+        )
+        newcomer_since = Bounds.of(Window.ending(today, rules.newcomer_days), tz).start
+        m = Member.__table__.alias("m")
+        messages = func.coalesce(act.c.messages, 0)
+        newcomer = m.c.joined_at >= newcomer_since
+        flags = case(
+            (m.c.status.not_in(PRESENT), 0),
+            else_=(
+                case(
+                    (
+                        and_(
+                            func.coalesce(act.c.days, 0) >= rules.core_min_days(),
+                            messages >= rules.core_min_messages,
+                        ),
+                        BEHAVIOUR_BITS[Role.CORE],
+                    ),
+                    else_=0,
+                )
+                + case(
+                    (
+                        func.coalesce(rep.c.repliers, 0) >= rules.influencer_min_repliers,
+                        BEHAVIOUR_BITS[Role.INFLUENCER],
+                    ),
+                    else_=0,
+                )
+                + case(
+                    (
+                        and_(messages == 0, func.coalesce(newcomer, False).is_(False)),
+                        BEHAVIOUR_BITS[Role.LURKER],
+                    ),
+                    else_=0,
+                )
+                + case(
+                    (
+                        func.coalesce(grp.c.groups, 0) >= rules.partner_min_groups,
+                        BEHAVIOUR_BITS[Role.PARTNER],
+                    ),
+                    else_=0,
+                )
+                + case((newcomer, BEHAVIOUR_BITS[Role.NEWCOMER]), else_=0)
+            ),
+        )
+        computed = (
+            select(m.c.chat_id, m.c.user_id, cast(flags, Integer).label("flags"))
+            .select_from(m)
+            .outerjoin(act, and_(act.c.chat_id == m.c.chat_id, act.c.user_id == m.c.user_id))
+            .outerjoin(rep, and_(rep.c.chat_id == m.c.chat_id, rep.c.author_id == m.c.user_id))
+            .outerjoin(grp, grp.c.user_id == m.c.user_id)
+            .where(m.c.chat_id.in_(chats))
+            .subquery()
+        )
+        result = await self.session.execute(
+            update(Member)
+            .values(role_flags=computed.c.flags, roles_at=now)
+            .where(
+                Member.chat_id == computed.c.chat_id,
+                Member.user_id == computed.c.user_id,
+                Member.role_flags != computed.c.flags,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def member_activity(
+        self,
+        alliance_id: int,
+        chat_id: int,
+        user_id: int,
+        today: date,
+        tz: ZoneInfo,
+        rules: RoleRules,
+    ) -> MemberActivity | None:
+        """One member's figures for the role rules (for /whois)."""
+        member = await self.session.get(Member, (chat_id, user_id))
+        if member is None:
+            return None
+        window = Window.ending(today, rules.window_days)
+        days, messages = (
+            await self.session.execute(
+                select(func.count(), func.coalesce(func.sum(Activity.messages), 0)).where(
+                    Activity.chat_id == chat_id,
+                    Activity.user_id == user_id,
+                    Activity.day.between(window.start, window.end),
+                )
+            )
+        ).one()
+        repliers = await self.session.scalar(
+            select(func.count(func.distinct(ActivityReply.replier_id))).where(
+                ActivityReply.chat_id == chat_id,
+                ActivityReply.author_id == user_id,
+                ActivityReply.day.between(window.start, window.end),
+            )
+        )
+        groups = await self.session.scalar(
+            select(func.count()).where(
+                Member.user_id == user_id,
+                Member.status.in_(PRESENT),
+                Member.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+            )
+        )
+        joined = member.joined_at.astimezone(tz).date() if member.joined_at else None
+        return MemberActivity(
+            days_active=int(days),
+            messages=int(messages),
+            distinct_repliers=int(repliers or 0),
+            groups=int(groups or 0),
+            joined_on=joined,
+            present=member.status in PRESENT,
+            status=member.status,
+            vip=bool(member.roles.get("vip")),
+            butler=bool(member.roles.get("butler")),
+        )
+
+
+def _name(first_name: str | None, username: str | None, user_id: int) -> str:
+    if username:
+        return f"@{username}"
+    return first_name or str(user_id)
