@@ -172,6 +172,10 @@ def _overview(lang: str, changes: list[Change]) -> list[str]:
     ]
 
 
+def per_day(value: float) -> str:
+    return f"{value:.1f}" if value < 10 else f"{value:.0f}"
+
+
 def group_line(lang: str, change: Change, title: str) -> str:
     m = change.now
     delta = change.ratio_delta
@@ -189,7 +193,7 @@ def group_line(lang: str, change: Change, title: str) -> str:
         trend=trend,
         members=m.members,
         exits=percent(m.exit_rate),
-        per_day=f"{m.messages_per_day:.0f}",
+        per_day=per_day(m.messages_per_day),
     )
     notes = []
     if m.flagged:

@@ -14,7 +14,14 @@ from bot.scheduler import DEFAULTS, install, queue_digest_to, timezone_of
 from handlers import commands
 from handlers.alerts import percent, tier_name
 from handlers.commands import admin_command, reply, usage
-from handlers.digest import build_digest, group_line, group_metrics, local_today, period_changes
+from handlers.digest import (
+    build_digest,
+    group_line,
+    group_metrics,
+    local_today,
+    per_day,
+    period_changes,
+)
 from handlers.private import language_for
 from rules.health import Advice, Window, size_advice
 from rules.paging import split_message
@@ -114,7 +121,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
             leaves=week.leaves,
             exits=percent(week.exit_rate),
         ),
-        tr(lang, "Messages per day: {n}", n=f"{week.messages_per_day:.0f}"),
+        tr(lang, "Messages per day: {n}", n=per_day(week.messages_per_day)),
     ]
     if week.top_share is not None:
         lines.append(
@@ -133,7 +140,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
             lang,
             "Last 30 days: {ratio} active, {n} messages per day",
             ratio=percent(month.active_ratio),
-            n=f"{month.messages_per_day:.0f}",
+            n=per_day(month.messages_per_day),
         )
     )
     if week.flagged:

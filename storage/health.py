@@ -125,7 +125,8 @@ class HealthRepository(Repository):
             joins, leaves = events.get(chat.id, (0, 0))
             joined, retained = cohort.get(chat.id, (0, 0))
             known_members = known.get(chat.id, 0)
-            members = at_end.get(chat.id) or chat.member_count or known_members
+            # Telegram's count, but never below the members seen present since it was taken
+            members = max(at_end.get(chat.id) or chat.member_count or 0, known_members)
             result.append(
                 GroupCounts(
                     chat_id=chat.id,

@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("name", ["two_groups.txt", "ad_wave.txt"])
+@pytest.mark.parametrize("name", ["two_groups.txt", "ad_wave.txt", "health_week.txt"])
 def test_scenario_passes(name, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     proc = subprocess.run(
