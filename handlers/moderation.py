@@ -15,12 +15,11 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.i18n import tr
-from bot.state import MemberView
 from handlers import actions
 from handlers.authority import is_anonymous_admin, member_status
 from handlers.guards import SERVICE_NOTIFICATIONS
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
-from storage.models import Chat, utcnow
+from storage.models import Chat, Member, utcnow
 from storage.policy import GroupPolicy
 
 MEDIA_FIELDS = (
@@ -45,12 +44,13 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         return
     if is_anonymous_admin(message) or user.id == SERVICE_NOTIFICATIONS:
         return
+    session = uow.session
     state = context.services.state
-    if await state.is_blacklisted(uow, chat.alliance_id, user.id):
+    if await state.is_blacklisted(session, chat.alliance_id, user.id):
         await _remove_blacklisted(context, chat, message)
         raise ApplicationHandlerStop
-    policy = await state.policy(uow, chat.id)
-    member = await state.member(uow, chat.id, user.id)
+    policy = await state.policy(session, chat.id)
+    member = await state.member(session, chat.id, user.id)
     now = utcnow()
     facts = message_facts(message)
     verdict = await _judge(context, chat, policy, facts, user.id, member, now)
@@ -122,7 +122,7 @@ async def _judge(
     policy: GroupPolicy,
     facts: MessageFacts,
     user_id: int,
-    member: MemberView | None,
+    member: Member | None,
     now: datetime,
 ) -> Verdict:
     detector = context.services.detector
@@ -130,7 +130,7 @@ async def _judge(
     warnings = 0
     if member is not None and member.messages_seen >= detector.veteran_messages:
         state = context.services.state
-        warned = await state.has_warnings(context.uow, chat.alliance_id, user_id, now)
+        warned = await state.has_warnings(context.uow.session, chat.alliance_id, user_id, now)
         warnings = int(warned)
     sender = sender_facts(member, warnings, now)
     same_text = 0
@@ -205,7 +205,7 @@ def _slice(text: str, entity: MessageEntity) -> str:
     return encoded[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le")
 
 
-def sender_facts(member: MemberView | None, warnings: int, now: datetime) -> SenderFacts:
+def sender_facts(member: Member | None, warnings: int, now: datetime) -> SenderFacts:
     """What the group knows of the sender."""
     if member is None:
         return SenderFacts(messages_seen=0, joined_seconds_ago=None, days_clean=0.0)
