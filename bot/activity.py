@@ -119,15 +119,16 @@ class ActivityBuffer:
         total: int | None = None,
         by: int | None = None,
     ) -> None:
-        """Reactions on a message: `added` by one member (message_reaction), or the message's new
-        `total` (message_reaction_count). Both kinds may report the same reaction; counting
-        against the known total credits it once."""
+        """Reactions on a message: one member's net change `added` (message_reaction: reactions
+        set minus reactions taken back), or the message's new `total` (message_reaction_count).
+        Both kinds may report the same reaction; counting against the known total credits it
+        once. A member's reaction to their own message is not credited."""
         entry = self._authors.get((chat_id, message_id))
-        if entry is None or (by is not None and by == entry[0]):
+        if entry is None:
             return
-        gained = added if total is None else total - entry[1]
-        entry[1] = entry[1] + added if total is None else total
-        if gained > 0:
+        new_total = entry[1] + added if total is None else total
+        gained, entry[1] = new_total - entry[1], new_total
+        if gained > 0 and (by is None or by != entry[0]):
             self._pending.day(chat_id, self.local_day(at), entry[0]).reactions_received += gained
             self._maybe_flush()
 

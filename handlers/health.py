@@ -4,6 +4,8 @@ and /schedule in the private chat (owners); and reactions counted toward their a
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
+from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
@@ -29,7 +31,7 @@ from rules.roles import Role, RoleRules, display_order, roles, stage
 from rules.schedule import ScheduleError, format_recurrence, parse_recurrence
 from storage.groups import MemberRepository
 from storage.health import HealthRepository
-from storage.models import Alliance, utcnow
+from storage.models import Alliance, Chat, utcnow
 from storage.schedule import ScheduleRepository
 
 commands.USAGE.update(
@@ -77,8 +79,7 @@ SCHEDULE_NAMES = {
 async def on_reaction(update: Update, context: BotContext) -> None:
     activity = context.services.activity
     if (change := update.message_reaction) is not None:
-        old = {r.to_json() for r in change.old_reaction}
-        added = len([r for r in change.new_reaction if r.to_json() not in old])
+        added = len(change.new_reaction) - len(change.old_reaction)
         by = change.user.id if change.user is not None else None
         activity.note_reactions(change.chat.id, change.message_id, change.date, added=added, by=by)
     elif (counts := update.message_reaction_count) is not None:
@@ -89,16 +90,31 @@ async def on_reaction(update: Update, context: BotContext) -> None:
 # -- in a group -----------------------------------------------------------------------------------
 
 
-@admin_command("stats")
-async def cmd_stats(update: Update, context: BotContext) -> None:
+@dataclass(frozen=True)
+class Here:
+    """Where a group command runs: the group, its alliance, language, time zone and local day."""
+
+    chat: Chat
+    alliance: Alliance
+    lang: str
+    tz: ZoneInfo
+    today: date
+
+
+async def _here(context: BotContext) -> Here:
     chat = context.uow.chat
     assert chat is not None and chat.alliance_id is not None
-    session = context.uow.session
-    alliance = await session.get(Alliance, chat.alliance_id)
+    alliance = await context.uow.session.get(Alliance, chat.alliance_id)
     assert alliance is not None
-    lang = commands.language(context)
-    tz = ZoneInfo(alliance.timezone)
     today = local_today(alliance, utcnow())
+    return Here(chat, alliance, commands.language(context), ZoneInfo(alliance.timezone), today)
+
+
+@admin_command("stats")
+async def cmd_stats(update: Update, context: BotContext) -> None:
+    here = await _here(context)
+    chat, alliance, lang, tz, today = here.chat, here.alliance, here.lang, here.tz, here.today
+    session = context.uow.session
     week = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 7))
     month = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 30))
     if week is None or month is None:
@@ -168,14 +184,9 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
     target = await commands.target_or_usage(update, context, "whois", protect=False)
     if target is None:
         return
-    chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    here = await _here(context)
+    chat, alliance, lang, tz, today = here.chat, here.alliance, here.lang, here.tz, here.today
     session = context.uow.session
-    alliance = await session.get(Alliance, chat.alliance_id)
-    assert alliance is not None
-    lang = commands.language(context)
-    tz = ZoneInfo(alliance.timezone)
-    today = local_today(alliance, utcnow())
     rules = RoleRules()
     health = HealthRepository(session)
     activity = await health.member_activity(alliance.id, chat.id, target.user_id, today, tz, rules)

@@ -5,7 +5,7 @@ multi-row statements that add to what is stored (so two batches of one day simpl
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
@@ -133,47 +133,34 @@ class ActivityRepository(Repository):
             await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
 
     async def add_days(self, counts: Sequence[DayCount]) -> None:
-        for part in _chunks(counts):
-            stmt = upsert(self.session, Activity).values(
-                [
-                    {
-                        "chat_id": c.chat_id,
-                        "day": c.day,
-                        "user_id": c.user_id,
-                        "messages": c.messages,
-                        "replies_received": c.replies_received,
-                        "reactions_received": c.reactions_received,
-                    }
-                    for c in part
-                ]
-            )
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["chat_id", "day", "user_id"],
-                    set_={
-                        name: getattr(Activity, name) + stmt.excluded[name]
-                        for name in ("messages", "replies_received", "reactions_received")
-                    },
-                )
-            )
+        await self._add_up(
+            Activity,
+            ("chat_id", "day", "user_id"),
+            ("messages", "replies_received", "reactions_received"),
+            [asdict(c) for c in counts],
+        )
 
     async def add_replies(self, counts: Sequence[ReplyCount]) -> None:
-        for part in _chunks(counts):
-            stmt = upsert(self.session, ActivityReply).values(
-                [
-                    {
-                        "chat_id": c.chat_id,
-                        "day": c.day,
-                        "author_id": c.author_id,
-                        "replier_id": c.replier_id,
-                        "replies": c.replies,
-                    }
-                    for c in part
-                ]
-            )
+        await self._add_up(
+            ActivityReply,
+            ("chat_id", "day", "author_id", "replier_id"),
+            ("replies",),
+            [asdict(c) for c in counts],
+        )
+
+    async def _add_up(
+        self,
+        model: type[Activity] | type[ActivityReply],
+        keys: tuple[str, ...],
+        counters: tuple[str, ...],
+        rows: list[dict[str, object]],
+    ) -> None:
+        """Insert counter rows; where a row exists, add to its counters."""
+        for part in _chunks(rows):
+            stmt = upsert(self.session, model).values(list(part))
             await self.session.execute(
                 stmt.on_conflict_do_update(
-                    index_elements=["chat_id", "day", "author_id", "replier_id"],
-                    set_={"replies": ActivityReply.replies + stmt.excluded.replies},
+                    index_elements=list(keys),
+                    set_={name: getattr(model, name) + stmt.excluded[name] for name in counters},
                 )
             )

@@ -503,6 +503,5 @@ class HealthRepository(Repository):
 
 
 def _name(first_name: str | None, username: str | None, user_id: int) -> str:
-    if username:
-        return f"@{username}"
-    return first_name or str(user_id)
+    """A name to show (not an @mention, which would notify the person)."""
+    return first_name or (f"@{username}" if username else str(user_id))
