@@ -8,7 +8,7 @@ piled up, and at shutdown. A crash loses at most the last batch of these counts;
 warnings, bans and everything queued for Telegram are never buffered: they commit with their
 update.
 
-Days are local days in the deployment's time zone. Reactions are credited to a message's author
+Days are local days in the alliance's time zone. Reactions are credited to a message's author
 while the message is among the most recent ones the bot remembers (`recent_messages`); reactions
 to older messages are not counted.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from zoneinfo import ZoneInfo
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes
@@ -108,6 +109,7 @@ async def _post_init(app: BotApplication) -> None:
         )
         await session.commit()
         services.alliance_id = alliance.id
+        services.activity.tz = ZoneInfo(alliance.timezone)  # days are the alliance's days
         services.owners = {}
         for owner_id in alliance.owner_ids:
             services.owners.setdefault(owner_id, set()).add(alliance.id)

@@ -358,6 +358,8 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
                 )
                 return
             alliance.timezone = rest
+            if alliance.id == context.services.alliance_id:
+                context.services.activity.tz = ZoneInfo(rest)
         elif word in SCHEDULE_WORDS and rest:
             kind = SCHEDULE_WORDS[word]
             row = await repo.ensure(alliance.id, kind, DEFAULTS[kind][0], paused=DEFAULTS[kind][1])

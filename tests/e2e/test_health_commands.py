@@ -114,3 +114,16 @@ async def test_owner_is_alerted_when_the_bot_loses_its_rights(env):
     assert "Club 2" in alert
     env.world.remove_bot(env.groups["g3"], by="olga")
     await env.wait_private("olga", "I was removed from the group")
+
+
+async def test_an_ad_wave_alerts_the_owner_once(env):
+    g1 = env.groups["g1"]
+    for n in range(7):
+        uid = env.user(f"promo{n}").id
+        await env.admin_says(g1, f"/blacklist {uid} ads")
+    await env.settle()
+    alert = await env.wait_private("olga", "ad wave")
+    assert "Club 1" in alert and "5 accounts" in alert
+    await env.settle()
+    waves = [m for m in env.world.private_messages_to("olga") if "ad wave" in m.text]
+    assert len(waves) == 1
