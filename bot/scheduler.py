@@ -181,7 +181,9 @@ async def _digest(
 ) -> None:
     if not await HealthRepository(session).chats(alliance.id):
         return
-    digest = await build_digest(session, alliance, period=period, today=local_today(alliance, now))
+    digest = await build_digest(
+        session, alliance, period=period, today=local_today(alliance, now), keep=True
+    )
     caption = digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
     await queue_digest_to(
         session, alliance.owner_ids, digest.texts, digest.chart, digest.csv, caption

@@ -78,6 +78,7 @@ async def build_digest(
     today: date,
     include_today: bool = False,
     chart: bool = True,
+    keep: bool = False,
 ) -> Digest:
     """The digest of the `period` ("day" or "week") ending yesterday, or today when asked now."""
     lang = alliance.language
@@ -86,7 +87,8 @@ async def build_digest(
     window = Window.ending(end, PERIOD_DAYS[period])
     repo = HealthRepository(session)
     changes, chats = await period_changes(session, alliance, window)
-    await _keep_periods(session, period, window, [c.now for c in changes])
+    if keep:  # the scheduled digests write the tier history; asking now does not
+        await _keep_periods(session, period, window, [c.now for c in changes])
     title = tr(lang, "📊 Daily digest {day}", day=window.end.isoformat())
     if period != "day":
         title = tr(
@@ -100,9 +102,11 @@ async def build_digest(
     departed = await repo.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
     if departed:
         lines += ["", "<b>" + tr(lang, "Core members and influencers who left") + "</b>"]
-        for person in departed:
+        for person in departed[:LIST_LIMIT]:
             where = chats[person.chat_id].title if person.chat_id in chats else person.chat_id
             lines.append(f"• {html.escape(person.name)} — {html.escape(str(where))}")
+        if len(departed) > LIST_LIMIT:
+            lines.append(tr(lang, "… and {count} more.", count=len(departed) - LIST_LIMIT))
     lines += ["", *_newcomers(lang, changes)]
     moderation = await repo.moderation(alliance.id, tz, window)
     lines.append(
@@ -222,19 +226,22 @@ def _group_lines(lang: str, changes: list[Change], chats: dict[int, ChatRow]) ->
     urgent = [c for c in changes if needs_attention(c)]
     rest = [c for c in changes if not needs_attention(c)]
     lines: list[str] = []
-    if urgent:
-        lines.append("<b>" + tr(lang, "Needs attention") + "</b>")
-        lines += [group_line(lang, c, title(c)) for c in urgent]
-        lines.append("")
-    if rest:
-        lines.append("<b>" + tr(lang, "Groups by tier") + "</b>")
-        shown = rest if len(changes) <= LIST_LIMIT else rest[: max(0, LIST_LIMIT - len(urgent))]
+    room = LIST_LIMIT
+    for heading, group in (
+        (tr(lang, "Needs attention"), urgent),
+        (tr(lang, "Groups by tier"), rest),
+    ):
+        if not group:
+            continue
+        shown = group[: max(room, 0)] if len(changes) > LIST_LIMIT else group
+        room -= len(shown)
+        lines.append(f"<b>{heading}</b>")
         lines += [group_line(lang, c, title(c)) for c in shown]
-        if len(shown) < len(rest):
-            lines.append(
-                tr(lang, "… and {count} more in the attached table.", count=len(rest) - len(shown))
-            )
-    return lines
+        if len(shown) < len(group):
+            count = len(group) - len(shown)
+            lines.append(tr(lang, "… and {count} more in the attached table.", count=count))
+        lines.append("")
+    return lines[:-1] if lines else lines
 
 
 def _newcomers(lang: str, changes: list[Change]) -> list[str]:
@@ -250,9 +257,7 @@ def _newcomers(lang: str, changes: list[Change]) -> list[str]:
     return [text]
 
 
-def render_chart(
-    lang: str, title: str, trend: list[TrendPoint], groups: list[GroupPoint]
-) -> bytes:
+def render_chart(lang: str, title: str, trend: list[TrendPoint], groups: list[GroupPoint]) -> bytes:
     """The chart in the digest's language, or in English where no installed font can draw it
     (run in a worker thread: the first call loads matplotlib and scans the fonts)."""
     return activity_chart(trend, groups, chart_labels(lang, title))
