@@ -182,7 +182,12 @@ async def _digest(
     if not await HealthRepository(session).chats(alliance.id):
         return
     digest = await build_digest(
-        session, alliance, period=period, today=local_today(alliance, now), keep=True
+        session,
+        alliance,
+        period=period,
+        today=local_today(alliance, now),
+        keep=True,
+        rules=services.settings.tier_rules,
     )
     caption = digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
     await queue_digest_to(
@@ -224,9 +229,10 @@ async def _upkeep(
     )
     log.info("alliance %s: roles of %s members changed", alliance.id, changed)
     yesterday = today - timedelta(days=1)
-    changes, chats = await period_changes(session, alliance, Window.ending(yesterday, 7))
+    rules = services.settings.tier_rules
+    changes, chats = await period_changes(session, alliance, Window.ending(yesterday, 7), rules)
     for change in changes:
-        for alert in period_alerts(change):
+        for alert in period_alerts(change, rules):
             title = chats[alert.chat_id].title if alert.chat_id in chats else str(alert.chat_id)
             await send_alert(session, alliance, title, alert, now=now)
 

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from rules.health import TierRules
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/groupkeeper.db"
 LANGUAGES = ("zh-CN", "en")
 
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     unauthorised_groups: Literal["leave", "approve"] = "leave"
     send_rate_per_second: float = Field(default=30.0, gt=0)
     send_rate_per_chat_per_minute: int = Field(default=20, gt=0)
+    # weekly tiers by active-member ratio: above HIGH high, below GENERAL inactive, below
+    # CRITICAL flagged
+    tier_high: float = Field(default=0.40, ge=0, le=1)
+    tier_general: float = Field(default=0.20, ge=0, le=1)
+    tier_critical: float = Field(default=0.10, ge=0, le=1)
 
     @field_validator("owner_ids", mode="before")
     @classmethod
@@ -135,6 +142,21 @@ class Settings(BaseSettings):
             if not (1 <= len(secret) <= 256 and allowed):
                 raise ValueError("WEBHOOK_SECRET: 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return self
+
+    @model_validator(mode="after")
+    def _tiers_in_order(self) -> Settings:
+        if not self.tier_critical <= self.tier_general <= self.tier_high:
+            raise ValueError(
+                "TIER_GENERAL: tiers need TIER_CRITICAL <= TIER_GENERAL <= TIER_HIGH, got "
+                f"{self.tier_critical}, {self.tier_general}, {self.tier_high}"
+            )
+        return self
+
+    @property
+    def tier_rules(self) -> TierRules:
+        return TierRules(
+            high=self.tier_high, general=self.tier_general, critical=self.tier_critical
+        ).validated()
 
     @property
     def webhook_host(self) -> str:

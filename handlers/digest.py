@@ -22,10 +22,12 @@ from bot.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_
 from bot.i18n import tr
 from handlers.alerts import percent, tier_name
 from rules.health import (
+    DEFAULT_RULES,
     Advice,
     Change,
     GroupMetrics,
     Tier,
+    TierRules,
     Window,
     attention_order,
     compare,
@@ -54,20 +56,20 @@ class Digest:
 
 
 async def period_changes(
-    session: AsyncSession, alliance: Alliance, window: Window
+    session: AsyncSession, alliance: Alliance, window: Window, rules: TierRules = DEFAULT_RULES
 ) -> tuple[list[Change], dict[int, ChatRow]]:
     """Every group's metrics for the window against the window before, in attention order."""
     tz = ZoneInfo(alliance.timezone)
     repo = HealthRepository(session)
-    now = [compute(c, window) for c in await repo.group_counts(alliance.id, window, tz)]
+    now = [compute(c, window, rules) for c in await repo.group_counts(alliance.id, window, tz)]
     previous = window.previous()
     before = {
-        c.chat_id: compute(c, previous)
+        c.chat_id: compute(c, previous, rules)
         for c in await repo.group_counts(alliance.id, previous, tz)
         if c.messages or c.joins or c.leaves
     }
     chats = {c.id: c for c in await repo.chats(alliance.id)}
-    return attention_order(compare(now, before)), chats
+    return attention_order(compare(now, before), rules), chats
 
 
 async def build_digest(
@@ -79,6 +81,7 @@ async def build_digest(
     include_today: bool = False,
     chart: bool = True,
     keep: bool = False,
+    rules: TierRules = DEFAULT_RULES,
 ) -> Digest:
     """The digest of the `period` ("day" or "week") ending yesterday, or today when asked now."""
     lang = alliance.language
@@ -86,7 +89,7 @@ async def build_digest(
     end = today if include_today else date.fromordinal(today.toordinal() - 1)
     window = Window.ending(end, PERIOD_DAYS[period])
     repo = HealthRepository(session)
-    changes, chats = await period_changes(session, alliance, window)
+    changes, chats = await period_changes(session, alliance, window, rules)
     if keep:  # the scheduled digests write the tier history; asking now does not
         await _keep_periods(session, period, window, [c.now for c in changes])
     title = tr(lang, "📊 Daily digest {day}", day=window.end.isoformat())
@@ -98,7 +101,7 @@ async def build_digest(
             end=window.end.isoformat(),
         )
     lines = [f"<b>{html.escape(title)}</b>", *_overview(lang, changes), ""]
-    lines += _group_lines(lang, changes, chats)
+    lines += _group_lines(lang, changes, chats, rules)
     departed = await repo.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
     if departed:
         lines += ["", "<b>" + tr(lang, "Core members and influencers who left") + "</b>"]
@@ -146,9 +149,10 @@ async def build_digest(
             title,
             [TrendPoint(t.day, t.messages, t.active_members) for t in trend],
             [GroupPoint(c.now.active_ratio, c.now.tier.value) for c in changes],
+            rules,
         )
     if len(changes) > LIST_LIMIT:
-        digest.csv = groups_csv(changes, chats)
+        digest.csv = groups_csv(changes, chats, rules)
     return digest
 
 
@@ -180,7 +184,7 @@ def per_day(value: float) -> str:
     return f"{value:.1f}" if value < 10 else f"{value:.0f}"
 
 
-def group_line(lang: str, change: Change, title: str) -> str:
+def group_line(lang: str, change: Change, title: str, rules: TierRules = DEFAULT_RULES) -> str:
     m = change.now
     delta = change.ratio_delta
     trend = (
@@ -201,30 +205,33 @@ def group_line(lang: str, change: Change, title: str) -> str:
     )
     notes = []
     if m.flagged:
-        notes.append(tr(lang, "under 10% active"))
-    if change.exit_jumped():
+        notes.append(tr(lang, "under {share} active", share=percent(rules.critical)))
+    if change.exit_jumped(rules):
         notes.append(tr(lang, "exits jumped"))
     if change.tier_dropped and change.before is not None:
         notes.append(tr(lang, "was {tier}", tier=tier_name(lang, change.before.tier)))
-    advice = size_advice(
-        m.members, m.active_ratio, change.before.active_ratio if change.before else None
-    )
+    before = change.before.active_ratio if change.before else None
+    advice = size_advice(m.members, m.active_ratio, before, rules)
     if advice is Advice.SPLIT:
-        notes.append(tr(lang, "past 148 members: consider splitting"))
+        notes.append(tr(lang, "past {size} members: consider splitting", size=rules.split_size))
     elif advice is Advice.WATCH_SIZE:
-        notes.append(tr(lang, "past 100 members and cooling: consider splitting"))
+        notes.append(
+            tr(lang, "past {size} members and cooling: consider splitting", size=rules.split_watch)
+        )
     if notes:
         line += "\n   ⚠️ " + "; ".join(notes)
     return line
 
 
-def _group_lines(lang: str, changes: list[Change], chats: dict[int, ChatRow]) -> list[str]:
+def _group_lines(
+    lang: str, changes: list[Change], chats: dict[int, ChatRow], rules: TierRules
+) -> list[str]:
     def title(change: Change) -> str:
         chat = chats.get(change.now.chat_id)
         return chat.title if chat is not None and chat.title else str(change.now.chat_id)
 
-    urgent = [c for c in changes if needs_attention(c)]
-    rest = [c for c in changes if not needs_attention(c)]
+    urgent = [c for c in changes if needs_attention(c, rules)]
+    rest = [c for c in changes if not needs_attention(c, rules)]
     lines: list[str] = []
     room = LIST_LIMIT
     for heading, group in (
@@ -236,7 +243,7 @@ def _group_lines(lang: str, changes: list[Change], chats: dict[int, ChatRow]) ->
         shown = group[: max(room, 0)] if len(changes) > LIST_LIMIT else group
         room -= len(shown)
         lines.append(f"<b>{heading}</b>")
-        lines += [group_line(lang, c, title(c)) for c in shown]
+        lines += [group_line(lang, c, title(c), rules) for c in shown]
         if len(shown) < len(group):
             count = len(group) - len(shown)
             lines.append(tr(lang, "… and {count} more in the attached table.", count=count))
@@ -257,14 +264,22 @@ def _newcomers(lang: str, changes: list[Change]) -> list[str]:
     return [text]
 
 
-def render_chart(lang: str, title: str, trend: list[TrendPoint], groups: list[GroupPoint]) -> bytes:
+def render_chart(
+    lang: str,
+    title: str,
+    trend: list[TrendPoint],
+    groups: list[GroupPoint],
+    rules: TierRules = DEFAULT_RULES,
+) -> bytes:
     """The chart in the digest's language, or in English where no installed font can draw it
     (run in a worker thread: the first call loads matplotlib and scans the fonts)."""
-    return activity_chart(trend, groups, chart_labels(lang, title))
+    return activity_chart(
+        trend, groups, chart_labels(lang, title, rules), (rules.critical, rules.general, rules.high)
+    )
 
 
-def chart_labels(lang: str, title: str) -> ChartLabels:
-    labels = _labels(lang, title)
+def chart_labels(lang: str, title: str, rules: TierRules = DEFAULT_RULES) -> ChartLabels:
+    labels = _labels(lang, title, rules)
     texts = [
         labels.trend,
         labels.messages,
@@ -275,11 +290,12 @@ def chart_labels(lang: str, title: str) -> ChartLabels:
         *labels.tier_names.values(),
     ]
     if lang != "en" and not all(has_font_for(t) for t in texts):
-        return _labels("en", title)
+        return _labels("en", title, rules)
     return labels
 
 
-def _labels(lang: str, title: str) -> ChartLabels:
+def _labels(lang: str, title: str, rules: TierRules) -> ChartLabels:
+    high, general = percent(rules.high), percent(rules.general)
     return ChartLabels(
         title=title.removeprefix("📊 "),
         trend=tr(lang, "Activity across all groups"),
@@ -289,14 +305,16 @@ def _labels(lang: str, title: str) -> ChartLabels:
         groups=tr(lang, "groups"),
         ratio=tr(lang, "active ratio"),
         tier_names={
-            "high": tr(lang, "high (>40%)"),
-            "general": tr(lang, "general (20–40%)"),
-            "inactive": tr(lang, "inactive (<20%)"),
+            "high": tr(lang, "high (>{high})", high=high),
+            "general": tr(lang, "general ({general}–{high})", general=general, high=high),
+            "inactive": tr(lang, "inactive (<{general})", general=general),
         },
     )
 
 
-def groups_csv(changes: list[Change], chats: dict[int, ChatRow]) -> bytes:
+def groups_csv(
+    changes: list[Change], chats: dict[int, ChatRow], rules: TierRules = DEFAULT_RULES
+) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(
@@ -335,7 +353,7 @@ def groups_csv(changes: list[Change], chats: dict[int, ChatRow]) -> bytes:
                 f"{m.messages_per_day:.1f}",
                 "" if m.retention is None else f"{m.retention:.4f}",
                 "" if m.top_share is None else f"{m.top_share:.4f}",
-                int(needs_attention(c)),
+                int(needs_attention(c, rules)),
             ]
         )
     return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet apps read Chinese titles
@@ -365,10 +383,15 @@ async def _keep_periods(
 
 
 async def group_metrics(
-    session: AsyncSession, alliance_id: int, chat_id: int, tz: ZoneInfo, window: Window
+    session: AsyncSession,
+    alliance_id: int,
+    chat_id: int,
+    tz: ZoneInfo,
+    window: Window,
+    rules: TierRules = DEFAULT_RULES,
 ) -> GroupMetrics | None:
     found = await HealthRepository(session).group_counts(alliance_id, window, tz, chat_id=chat_id)
-    return compute(found[0], window) if found else None
+    return compute(found[0], window, rules) if found else None
 
 
 async def build_group_report(

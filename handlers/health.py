@@ -115,8 +115,9 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
     here = await _here(context)
     chat, alliance, lang, tz, today = here.chat, here.alliance, here.lang, here.tz, here.today
     session = context.uow.session
-    week = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 7))
-    month = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 30))
+    rules = context.services.settings.tier_rules
+    week = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 7), rules)
+    month = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 30), rules)
     if week is None or month is None:
         await reply(update, context, tr(lang, "This group is not active in the alliance."))
         return
@@ -160,12 +161,29 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
         )
     )
     if week.flagged:
-        lines.append("⚠️ " + tr(lang, "Under 10% active: this group is hard to keep alive."))
-    advice = size_advice(week.members, week.active_ratio, month.active_ratio)
+        lines.append(
+            "⚠️ "
+            + tr(
+                lang,
+                "Under {share} active: this group is hard to keep alive.",
+                share=percent(rules.critical),
+            )
+        )
+    advice = size_advice(week.members, week.active_ratio, month.active_ratio, rules)
     if advice is Advice.SPLIT:
-        lines.append("✂️ " + tr(lang, "Past 148 members: consider splitting the group."))
+        lines.append(
+            "✂️ "
+            + tr(lang, "Past {size} members: consider splitting the group.", size=rules.split_size)
+        )
     elif advice is Advice.WATCH_SIZE:
-        lines.append("✂️ " + tr(lang, "Past 100 members and cooling: consider splitting the group."))
+        lines.append(
+            "✂️ "
+            + tr(
+                lang,
+                "Past {size} members and cooling: consider splitting the group.",
+                size=rules.split_watch,
+            )
+        )
     top = await HealthRepository(session).top_contributors(
         chat.id, Window.ending(today, 7), limit=3
     )
@@ -293,14 +311,19 @@ async def cmd_groups(update: Update, context: BotContext) -> None:
         return
     lang = alliance.language
     today = local_today(alliance, utcnow())
-    changes, chats = await period_changes(context.uow.session, alliance, Window.ending(today, 7))
+    rules = context.services.settings.tier_rules
+    window = Window.ending(today, 7)
+    changes, chats = await period_changes(context.uow.session, alliance, window, rules)
     if not changes:
         await reply(update, context, tr(lang, "I am not in any of your groups yet."))
         return
     lines = [tr(lang, "<b>Your groups, last 7 days</b>")]
     lines += [
         group_line(
-            lang, c, chats[c.now.chat_id].title if c.now.chat_id in chats else str(c.now.chat_id)
+            lang,
+            c,
+            chats[c.now.chat_id].title if c.now.chat_id in chats else str(c.now.chat_id),
+            rules,
         )
         for c in changes
     ]
@@ -320,7 +343,12 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
     period = "day" if words and words[0] in ("daily", "day", "日报") else "week"
     session = context.uow.session
     digest = await build_digest(
-        session, alliance, period=period, today=local_today(alliance, utcnow()), include_today=True
+        session,
+        alliance,
+        period=period,
+        today=local_today(alliance, utcnow()),
+        include_today=True,
+        rules=context.services.settings.tier_rules,
     )
     caption = html.unescape(
         digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")

@@ -23,6 +23,9 @@ def clean_env(monkeypatch, tmp_path):
             "WEBHOOK_LISTEN",
             "LOG_LEVEL",
             "TELEGRAM_API_BASE_URL",
+            "TIER_HIGH",
+            "TIER_GENERAL",
+            "TIER_CRITICAL",
         }:
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)  # no stray .env
@@ -63,8 +66,20 @@ def test_settings_from_dotenv(tmp_path):
         ("DATABASE_URL", "mysql://x", "DATABASE_URL"),
         ("WEBHOOK_LISTEN", "0.0.0.0", "WEBHOOK_LISTEN: must be HOST:PORT"),
         ("LOG_LEVEL", "LOUD", "LOG_LEVEL"),
+        ("TIER_HIGH", "1.5", "TIER_HIGH"),
+        ("TIER_GENERAL", "0.5", "TIER_GENERAL: tiers need"),
     ],
-    ids=["owner-ids", "language", "timezone", "token", "database", "listen", "log-level"],
+    ids=[
+        "owner-ids",
+        "language",
+        "timezone",
+        "token",
+        "database",
+        "listen",
+        "log-level",
+        "tier-range",
+        "tier-order",
+    ],
 )
 def test_settings_bad_value_names_key(monkeypatch, key, value, expected):
     monkeypatch.setenv(key, value)
@@ -97,3 +112,10 @@ def test_cli_bad_setting_exits_2_without_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
     assert proc.stderr.count("\n") == 1 and "configuration error:" in proc.stderr
     assert TOKEN not in proc.stderr + proc.stdout
+
+
+def test_settings_tiers_become_the_rules(monkeypatch):
+    monkeypatch.setenv("TIER_HIGH", "0.5")
+    monkeypatch.setenv("TIER_GENERAL", "0.25")
+    rules = load_settings().tier_rules
+    assert (rules.high, rules.general, rules.critical) == (0.5, 0.25, 0.10)
