@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) -m bench.ingest --json bench/results/ingest.json
 	$(PY) -m bench.fanout --json bench/results/fanout.json
 	$(PY) -m bench.detect --json bench/results/detect.json
+	$(PY) -m bench.digest --json bench/results/digest.json
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -38,6 +38,7 @@ from storage.schedule import ScheduleRepository
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(hours=12)
+ACTIVITY_KEPT = timedelta(days=180)  # daily counters older than this are deleted
 MEMBER_COUNT_PACE = 0.05  # seconds between getChatMemberCount calls (20 a second)
 # kind -> (default recurrence, paused by default)
 DEFAULTS = {
@@ -228,6 +229,7 @@ async def _upkeep(
         alliance.id, today, tz, now, RoleRules()
     )
     log.info("alliance %s: roles of %s members changed", alliance.id, changed)
+    await HealthRepository(session).prune_activity(today - ACTIVITY_KEPT)
     yesterday = today - timedelta(days=1)
     rules = services.settings.tier_rules
     changes, chats = await period_changes(session, alliance, Window.ending(yesterday, 7), rules)

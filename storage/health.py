@@ -13,9 +13,21 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, case, cast, func, literal, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    not_,
+    select,
+    update,
+)
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ScalarSelect
+from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
 
 from rules.health import GroupCounts, Window
 from rules.roles import BEHAVIOUR_BITS, MemberActivity, Role, RoleRules
@@ -166,7 +178,7 @@ class HealthRepository(Repository):
             .label("rn"),
             func.count().over(partition_by=per_member.c.chat_id).label("n"),
         ).subquery()
-        top_tenth = (ranked.c.n + 9) / 10  # integer division: ceil(n / 10)
+        top_tenth = (ranked.c.n + 9) // 10  # ceil(n / 10)
         rows = await self.session.execute(
             select(
                 ranked.c.chat_id,
@@ -349,6 +361,14 @@ class HealthRepository(Repository):
         if chat is not None:
             chat.member_count = count
 
+    async def prune_activity(self, before: date) -> int:
+        """Forget daily counters older than `before` (joins and leaves are kept)."""
+        removed = 0
+        for model in (Activity, ActivityReply):
+            result = await self.session.execute(delete(model).where(model.day < before))
+            removed += int(getattr(result, "rowcount", 0) or 0)
+        return removed
+
     # -- roles ---------------------------------------------------------------------------------
 
     async def recompute_roles(
@@ -383,68 +403,58 @@ class HealthRepository(Repository):
             .group_by(ActivityReply.chat_id, ActivityReply.author_id)
             .subquery()
         )
-        grp = (
+        grp = (  # only users in enough groups: the rest count as 0, and the join stays small
             select(Member.user_id, func.count().label("groups"))
             .where(Member.chat_id.in_(chats), Member.status.in_(PRESENT))
             .group_by(Member.user_id)
+            .having(func.count() >= rules.partner_min_groups)
             .subquery()
         )
         newcomer_since = Bounds.of(Window.ending(today, rules.newcomer_days), tz).start
         m = Member.__table__.alias("m")
         messages = func.coalesce(act.c.messages, 0)
-        newcomer = m.c.joined_at >= newcomer_since
-        flags = case(
-            (m.c.status.not_in(PRESENT), 0),
-            else_=(
-                case(
-                    (
-                        and_(
-                            func.coalesce(act.c.days, 0) >= rules.core_min_days(),
-                            messages >= rules.core_min_messages,
-                        ),
-                        BEHAVIOUR_BITS[Role.CORE],
-                    ),
-                    else_=0,
-                )
-                + case(
-                    (
-                        func.coalesce(rep.c.repliers, 0) >= rules.influencer_min_repliers,
-                        BEHAVIOUR_BITS[Role.INFLUENCER],
-                    ),
-                    else_=0,
-                )
-                + case(
-                    (
-                        and_(messages == 0, func.coalesce(newcomer, False).is_(False)),
-                        BEHAVIOUR_BITS[Role.LURKER],
-                    ),
-                    else_=0,
-                )
-                + case(
-                    (
-                        func.coalesce(grp.c.groups, 0) >= rules.partner_min_groups,
-                        BEHAVIOUR_BITS[Role.PARTNER],
-                    ),
-                    else_=0,
-                )
-                + case((newcomer, BEHAVIOUR_BITS[Role.NEWCOMER]), else_=0)
-            ),
+        newcomer = and_(m.c.joined_at.is_not(None), m.c.joined_at >= newcomer_since)
+
+        def bit(condition: ColumnElement[bool], role: Role) -> ColumnElement[int]:
+            return case((condition, BEHAVIOUR_BITS[role]), else_=0)
+
+        flags = (
+            bit(
+                and_(
+                    func.coalesce(act.c.days, 0) >= rules.core_min_days(),
+                    messages >= rules.core_min_messages,
+                ),
+                Role.CORE,
+            )
+            + bit(
+                func.coalesce(rep.c.repliers, 0) >= rules.influencer_min_repliers, Role.INFLUENCER
+            )
+            + bit(and_(messages == 0, not_(newcomer)), Role.LURKER)
+            + bit(grp.c.groups.is_not(None), Role.PARTNER)
+            + bit(newcomer, Role.NEWCOMER)
         )
+        # The target row is joined by its physical row id, which the planner knows to be unique
+        # (a join on (chat_id, user_id) of member with itself is estimated at a few hundred rows
+        # and planned as nested loops). Members who left keep the roles they had: the digest
+        # lists the core members and influencers who left.
+        row_id = "ctid" if self.session.bind.dialect.name == "postgresql" else "rowid"
         computed = (
-            select(m.c.chat_id, m.c.user_id, cast(flags, Integer).label("flags"))
+            select(
+                literal_column(f"m.{row_id}").label("tid"),
+                cast(flags, Integer).label("flags"),
+            )
             .select_from(m)
             .outerjoin(act, and_(act.c.chat_id == m.c.chat_id, act.c.user_id == m.c.user_id))
             .outerjoin(rep, and_(rep.c.chat_id == m.c.chat_id, rep.c.author_id == m.c.user_id))
             .outerjoin(grp, grp.c.user_id == m.c.user_id)
-            .where(m.c.chat_id.in_(chats))
+            .where(m.c.chat_id.in_(chats), m.c.status.in_(PRESENT))
             .subquery()
         )
         result = await self.session.execute(
             update(Member)
             .values(role_flags=computed.c.flags, roles_at=now)
             .where(
-                Member.chat_id == computed.c.chat_id,
-                Member.user_id == computed.c.user_id,
+                literal_column(f"member.{row_id}") == computed.c.tid,
                 Member.role_flags != computed.c.flags,
             )
             .execution_options(synchronize_session=False)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rules.health import Window, compute
-from rules.roles import MemberActivity, RoleRules, behaviour_roles, from_bits
+from rules.roles import MemberActivity, Role, RoleRules, behaviour_roles, from_bits
 from storage.activity import ActivityRepository, DayCount, ReplyCount
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository, MemberRepository
@@ -33,9 +33,13 @@ def at(day: date, hour: int = 12) -> datetime:
 
 
 async def _setup(session):
-    alliance = await AllianceRepository(session).get_default([1], timezone="Asia/Shanghai", language="en")
+    alliance = await AllianceRepository(session).get_default(
+        [1], timezone="Asia/Shanghai", language="en"
+    )
     for gid in (G1, G2):
-        await ChatRepository(session).upsert(gid, title=str(gid), status="active", alliance_id=alliance.id)
+        await ChatRepository(session).upsert(
+            gid, title=str(gid), status="active", alliance_id=alliance.id
+        )
     return alliance
 
 
@@ -58,7 +62,13 @@ async def _members(session):
     for uid, (active, per_day, repliers, joined_ago, groups, present) in MEMBERS.items():
         joined = at(TODAY - timedelta(days=joined_ago)) if joined_ago is not None else None
         for gid in (G1, G2)[:groups]:
-            await members.record_join(gid, uid, at=joined or at(TODAY - timedelta(days=90)), invited_by=None, invite_link=None)
+            await members.record_join(
+                gid,
+                uid,
+                at=joined or at(TODAY - timedelta(days=90)),
+                invited_by=None,
+                invite_link=None,
+            )
             if joined is None:
                 (await members.get(gid, uid)).joined_at = None
         if not present:
@@ -93,7 +103,9 @@ async def test_health_roles_in_sql_match_the_pure_rules(sessions):
     async with sessions() as s:
         alliance = await _setup(s)
         await _members(s)
-        changed = await HealthRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
+        changed = await HealthRepository(s).recompute_roles(
+            alliance.id, TODAY, TZ, NOW, RoleRules()
+        )
         await s.commit()
     assert changed >= 6
     async with sessions() as s:
@@ -102,8 +114,18 @@ async def test_health_roles_in_sql_match_the_pure_rules(sessions):
             assert from_bits(member.role_flags) == _pure(uid), uid
         again = await HealthRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
         assert again == 0, "unchanged roles are not rewritten"
-        one = await HealthRepository(s).member_activity(alliance.id, G1, 102, TODAY, TZ, RoleRules())
+        one = await HealthRepository(s).member_activity(
+            alliance.id, G1, 102, TODAY, TZ, RoleRules()
+        )
         assert (one.days_active, one.messages, one.distinct_repliers) == (16, 16, 6)
+        await MemberRepository(s).record_leave(G1, 101, at=at(TODAY), status="left")
+        await HealthRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
+        left = await HealthRepository(s).departed(
+            alliance.id, TZ, Window.ending(TODAY, 7), [Role.CORE, Role.INFLUENCER]
+        )
+        assert [(p.user_id, p.chat_id) for p in left] == [(101, G1)], "a core member who left"
+        pruned = await HealthRepository(s).prune_activity(TODAY - timedelta(days=16))
+        assert pruned == 3 + 3  # days 17..19 ago of members 101 and 107
 
 
 async def test_health_group_counts_and_metrics(sessions):
@@ -116,7 +138,9 @@ async def test_health_group_counts_and_metrics(sessions):
         await s.commit()
     async with sessions() as s:
         week = Window.ending(TODAY, 7)
-        counts = {c.chat_id: c for c in await HealthRepository(s).group_counts(alliance.id, week, TZ)}
+        counts = {
+            c.chat_id: c for c in await HealthRepository(s).group_counts(alliance.id, week, TZ)
+        }
     g1 = counts[G1]
     # active this week: 101, 102, 103, 106 (2 days), 107 (left since, still counted), 108
     assert g1.active_members == 6
