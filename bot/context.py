@@ -2,19 +2,20 @@
 
 - `Services` is the typed `bot_data` (python-telegram-bot builds one per Application); it is filled
   in `post_init` and holds the settings, the session factory and the executor.
-- `UnitOfWork` is one database transaction per update, opened by `UpdateProcessor` before any
+- `UnitOfWork` is one database transaction per update, set up by `UpdateProcessor` before any
   handler runs and committed after the last one: the processed-update mark, the decision and its
-  queued actions land together or not at all.
+  queued actions land together or not at all. Its session is opened on first use, so an update
+  answered from the caches (`bot.state`) that decides nothing costs no database round trip.
 - `UpdateProcessor` runs updates of different chats concurrently and updates of one chat in order.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Awaitable
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from bot.detector import Detector
 from bot.executor import Executor
 from bot.settings import Settings
 from bot.state import StateCache
-from storage.db import SessionFactory, has_written
+from storage.db import SessionFactory, has_written, written
 from storage.groups import ProcessedUpdateRepository
 from storage.models import Alliance, Chat, utcnow
 from storage.outbox import OutboxRepository
@@ -73,15 +74,38 @@ class Services:
             self.jobs.run_once(refresh_detector_job, self.retrain_delay, name="detector-retrain")
 
 
-@dataclass
 class UnitOfWork:
-    """The current update's transaction and what handlers learned along the way."""
+    """The current update's transaction and what handlers learned along the way.
 
-    session: AsyncSession
-    chat: Chat | None = None
-    alliance: Alliance | None = None
-    queued: int = 0
-    failed: bool = False
+    The session is opened on first use: an update that the caches answer (most group messages)
+    opens none, and costs no connection, BEGIN or ROLLBACK.
+    """
+
+    __slots__ = ("_sessions", "_session", "chat", "alliance", "queued", "failed")
+
+    def __init__(
+        self, sessions: SessionFactory | None = None, *, session: AsyncSession | None = None
+    ) -> None:
+        self._sessions = sessions
+        self._session = session
+        self.chat: Chat | None = None
+        self.alliance: Alliance | None = None
+        self.queued = 0
+        self.failed = False
+
+    @property
+    def session(self) -> AsyncSession:
+        session = self._session
+        if session is None:
+            if self._sessions is None:
+                raise RuntimeError("this unit of work has no session factory")
+            session = self._session = self._sessions()
+        return session
+
+    @property
+    def opened(self) -> AsyncSession | None:
+        """The session if one was opened, without opening one."""
+        return self._session
 
     async def chat_for_update(self) -> Chat:
         """The update's chat, loaded into this transaction so that changes to it are saved."""
@@ -97,9 +121,12 @@ class UnitOfWork:
 
         Only valid before the first write of the update; loaded rows stay usable.
         """
-        if self.session.new or self.session.dirty or self.session.deleted:
+        session = self._session
+        if session is None:
+            return
+        if session.new or session.dirty or session.deleted:
             raise RuntimeError("end_reads after a write: make Bot API calls before writing")
-        await self.session.commit()
+        await session.commit()
 
     async def queue(self, kind: str, chat_id: int, payload: dict[str, Any], **kw: Any) -> None:
         """Queue a Bot API call to be made once this update's transaction commits."""
@@ -119,19 +146,6 @@ async def prune_processed_job(context: CallbackContext[Any, Any, Any, Services])
     async with services.sessions() as session:
         await ProcessedUpdateRepository(session).prune(older_than=timedelta(days=1), now=utcnow())
         await session.commit()
-
-
-def _users_of(update: Update) -> set[int]:
-    """Every account an update is about: sender, joiners, the member whose status changed."""
-    users = {update.effective_user.id} if update.effective_user else set()
-    message = update.effective_message
-    if message is not None:
-        users.update(u.id for u in message.new_chat_members or ())
-        if message.left_chat_member is not None:
-            users.add(message.left_chat_member.id)
-    if update.chat_member is not None:
-        users.add(update.chat_member.new_chat_member.user.id)
-    return users
 
 
 _current: ContextVar[UnitOfWork | None] = ContextVar("unit_of_work", default=None)
@@ -161,76 +175,130 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], S
         return current_uow()
 
 
+# Processors that froze the start-up heap and have not shut down yet (`_freeze`).
+_frozen_by = 0
+
+
+def _freeze() -> None:
+    """Keep what start-up built (modules, ORM mappers, the trained model, the Application) out of
+    the garbage collector's scans, once the first update arrives and start-up is over.
+
+    Those objects live as long as the process, yet every full collection walked all of them
+    (hundreds of thousands: a pause of 100 ms and more, paid by whichever update triggered it).
+    Objects made afterwards are collected as before; `_thaw` hands the frozen ones back when
+    the last processor shuts down (tests start and stop many Applications in one process).
+    """
+    global _frozen_by
+    if not _frozen_by:
+        gc.collect(1)  # start-up's short-lived garbage, not frozen with the rest (young: cheap)
+        gc.freeze()
+    _frozen_by += 1
+
+
+def _thaw() -> None:
+    global _frozen_by
+    _frozen_by -= 1
+    if not _frozen_by:
+        gc.unfreeze()
+
+
+class _ChatTurn:
+    """Updates of one chat waiting for their turn, in arrival order."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
+
+
 class UpdateProcessor(BaseUpdateProcessor):
-    """One transaction per update; concurrent across chats, ordered within a chat."""
+    """One transaction per update that writes; concurrent across chats, ordered within a chat."""
 
     services: Services  # attached right after the Application is built
 
     def __init__(self, max_concurrent_updates: int = 64) -> None:
         super().__init__(max_concurrent_updates)
-        self._chat_locks: dict[int, asyncio.Lock] = {}
-        self._lock_users: dict[int, int] = {}
+        self._turns: dict[int, _ChatTurn] = {}
+        self._froze = False
 
     async def initialize(self) -> None:
         return None
 
     async def shutdown(self) -> None:
-        return None
+        if self._froze:
+            self._froze = False
+            _thaw()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if not self._froze:
+            self._froze = True
+            _freeze()
         if not isinstance(update, Update):
             await coroutine
             return
         chat = update.effective_chat
         if chat is None:
-            await self._in_transaction(update, coroutine)
+            await self._process(update, coroutine)
             return
-        lock = self._chat_locks.setdefault(chat.id, asyncio.Lock())
-        self._lock_users[chat.id] = self._lock_users.get(chat.id, 0) + 1
+        chat_id = chat.id
+        turn = self._turns.get(chat_id)
+        if turn is None:
+            turn = self._turns[chat_id] = _ChatTurn()
+        turn.users += 1
         try:
-            async with lock:
-                await self._in_transaction(update, coroutine)
+            async with turn.lock:
+                await self._process(update, coroutine)
         finally:
-            self._lock_users[chat.id] -= 1
-            if not self._lock_users[chat.id]:
-                del self._lock_users[chat.id], self._chat_locks[chat.id]
+            turn.users -= 1
+            if not turn.users:
+                del self._turns[chat_id]
 
-    async def _in_transaction(self, update: Update, coroutine: Awaitable[Any]) -> None:
-        async with self.services.sessions() as session:
-            uow = UnitOfWork(session=session)
-            token = _current.set(uow)
-            try:
-                processed = ProcessedUpdateRepository(session)
-                activity = self.services.activity
-                recent = self.services.state.recent_ids
-                if recent.seen_here(update.update_id) or (
-                    recent.needs_lookup(update.update_id) and await processed.seen(update.update_id)
-                ):
-                    log.info("update %s already processed: ignored", update.update_id)
-                    coroutine.close()  # type: ignore[attr-defined]
-                    return
-                await coroutine
-                if uow.failed:
-                    await session.rollback()
-                    return
-                recent.add(update.update_id)
-                if not has_written(session):
-                    # Nothing decided: no transaction to commit; the id goes with the next batch.
-                    await session.rollback()
-                    activity.note_processed(update.update_id)
-                    return
-                # Claimed last, so that the write lock is taken as late as possible and a
-                # concurrent duplicate of the same update rolls back whole.
-                if not await processed.claim(update.update_id, at=utcnow()):
-                    await session.rollback()
-                    return
+    async def _process(self, update: Update, coroutine: Awaitable[Any]) -> None:
+        """Run the handlers in a unit of work; commit only when they wrote something.
+
+        An update that wrote nothing (most chat messages: counted in memory by `bot.activity`)
+        opens no transaction; its id is recorded with the next activity batch. One that wrote
+        claims its id in the same transaction, so the decision and the mark land together.
+        """
+        services = self.services
+        recent = services.state.recent_ids
+        update_id = update.update_id
+        uow = UnitOfWork(services.sessions)
+        token = _current.set(uow)
+        try:
+            if recent.seen_here(update_id) or (
+                recent.needs_lookup(update_id)
+                and await ProcessedUpdateRepository(uow.session).seen(update_id)
+            ):
+                log.info("update %s already processed: ignored", update_id)
+                coroutine.close()  # type: ignore[attr-defined]
+                return
+            await coroutine
+            session = uow.opened
+            wrote = session is not None and has_written(session)
+            if uow.failed:
+                return
+            recent.add(update_id)
+            if not wrote:
+                # Nothing decided: no transaction to commit; the id goes with the next batch.
+                services.activity.note_processed(update_id)
+                return
+            assert session is not None
+            # Claimed last, so that the write lock is taken as late as possible and a
+            # concurrent duplicate of the same update rolls back whole.
+            if await ProcessedUpdateRepository(session).claim(update_id, at=utcnow()):
                 await session.commit()
-                self.services.state.forget(
-                    update.effective_chat.id if update.effective_chat else None,
-                    uow.chat.alliance_id if uow.chat is not None else None,
-                    _users_of(update),
-                )
-            finally:
-                _current.reset(token)
+        finally:
+            _current.reset(token)
+            session = uow.opened
+            if session is not None:
+                try:
+                    if has_written(session):
+                        # Committed or rolled back: cached copies of what it touched are
+                        # dropped either way (a read inside it may have cached its writes).
+                        services.state.forget_written(written(session))
+                finally:
+                    await session.close()
         if uow.queued:
-            self.services.executor.wake()
+            services.executor.wake()

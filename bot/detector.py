@@ -13,10 +13,9 @@ from functools import cache
 
 from bot.caches import RecentTexts
 from rules.classifier import SpamClassifier, seed_samples
-from rules.detect import decide
+from rules.detect import decide, normalised_body
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
 from rules.signals import fingerprint
-from rules.text import normalise
 from storage.db import SessionFactory
 from storage.moderation import LabeledMessageRepository
 
@@ -31,6 +30,8 @@ def _seeded() -> SpamClassifier:
 
 class Detector:
     veteran_messages = DetectPolicy().veteran_messages
+    # Shorter texts ("hi", "ok") repeat across groups for innocent reasons: not counted as waves.
+    wave_min_length = 12
 
     def __init__(self, classifier: SpamClassifier | None = None) -> None:
         self.classifier = classifier if classifier is not None else _seeded()
@@ -38,15 +39,26 @@ class Detector:
         self.trained_on = 0
         self._lock = asyncio.Lock()
 
-    def judge(
-        self, facts: MessageFacts, sender: SenderFacts, policy: DetectPolicy, same_text_groups: int
+    def assess(
+        self,
+        facts: MessageFacts,
+        sender: SenderFacts,
+        policy: DetectPolicy,
+        *,
+        alliance_id: int,
+        chat_id: int,
     ) -> Verdict:
-        return decide(facts, sender, policy, self.classifier, same_text_groups=same_text_groups)
-
-    def note_text(self, alliance_id: int, chat_id: int, text: str) -> int:
-        """How many of the alliance's groups saw this text (or a light variant) lately."""
-        window = self.recent.setdefault(alliance_id, RecentTexts())
-        return window.note(fingerprint(normalise(text).text), chat_id)
+        """Judge a message: count it in the alliance's window of recent texts (how many of the
+        owner's groups saw the same text lately, or a light variant of it) and decide. The text
+        is normalised once, for both."""
+        body = normalised_body(facts)
+        same_text = 0
+        if len(facts.text or facts.caption) >= self.wave_min_length:
+            window = self.recent.get(alliance_id)
+            if window is None:
+                window = self.recent[alliance_id] = RecentTexts()
+            same_text = window.note(fingerprint(body.text), chat_id)
+        return decide(facts, sender, policy, self.classifier, same_text_groups=same_text, body=body)
 
     async def retrain_if_changed(self, sessions: SessionFactory) -> None:
         """Pick up labeled messages added from outside (e.g. `python -m bot spam train`)."""

@@ -1,29 +1,41 @@
 """Read-through caches of what nearly every update reads: its chat and alliance, the alliance's
-blacklist, the sender's membership. A plain chat message then costs no database round trip.
+blacklist and warned accounts, the sender's membership. A plain chat message then costs no
+database round trip, and no session is even opened for it (`bot.context.UnitOfWork` opens one on
+first use).
 
 The database stays the source of truth: entries expire after a few seconds, and every update that
-wrote drops the entries it may have changed (`forget`), so within this process a change is seen at
-once and by other processes (the command line, later workers) within the expiry.
+wrote drops the entries its writes may have changed (`forget_written`, from the rows and tables
+the session wrote), so within this process a change is seen at once and by other processes (the
+command line, later workers) within the expiry. A load that ran while an entry was being dropped
+is not stored (a generation counter), so a slow read cannot put back what a commit just replaced.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
 from bot.caches import RecentIds, TtlCache
-from storage.models import Alliance, Base, BlacklistEntry, Chat, Member
+from storage.db import Written
+from storage.models import Alliance, Base, BlacklistEntry, Chat, Member, Warning
 from storage.policy import GroupPolicy
 
 T = TypeVar("T", bound=Base)
 CHAT_TTL = 30.0
 BLACKLIST_TTL = 30.0
 MEMBER_TTL = 120.0
+
+
+class SessionSource(Protocol):
+    """Where a cache miss gets its session: the update's unit of work (opened on first use)."""
+
+    @property
+    def session(self) -> AsyncSession: ...
 
 
 def _snapshot(row: Base) -> dict[str, Any]:
@@ -37,14 +49,72 @@ def _detached(model: type[T], row: T) -> T:
     return copy
 
 
+class MemberView:
+    """A membership as last stored plus the messages counted since: read-only for callers."""
+
+    __slots__ = ("status", "first_seen", "joined_at", "left_at", "messages_seen", "last_message_at")
+
+    def __init__(
+        self,
+        *,
+        status: str,
+        first_seen: datetime,
+        joined_at: datetime | None,
+        left_at: datetime | None,
+        messages_seen: int,
+        last_message_at: datetime | None,
+    ) -> None:
+        self.status = status
+        self.first_seen = first_seen
+        self.joined_at = joined_at
+        self.left_at = left_at
+        self.messages_seen = messages_seen
+        self.last_message_at = last_message_at
+
+    @classmethod
+    def of(cls, row: Member) -> MemberView:
+        return cls(
+            status=row.status,
+            first_seen=row.first_seen,
+            joined_at=row.joined_at,
+            left_at=row.left_at,
+            messages_seen=row.messages_seen or 0,
+            last_message_at=row.last_message_at,
+        )
+
+    def count(self, at: datetime) -> None:
+        self.messages_seen += 1
+        self.last_message_at = at
+
+    def keep_counts_of(self, older: MemberView) -> None:
+        """Messages counted in memory that the stored row may not have yet."""
+        self.messages_seen = max(self.messages_seen, older.messages_seen)
+        if older.last_message_at is not None and (
+            self.last_message_at is None or older.last_message_at > self.last_message_at
+        ):
+            self.last_message_at = older.last_message_at
+
+
+@dataclass
+class ChatMembers:
+    """A chat's memberships; `stale` ones were written since and are read again on next use."""
+
+    rows: dict[int, MemberView]
+    stale: set[int] = field(default_factory=set)
+
+
 @dataclass
 class StateCache:
     chats: TtlCache[int, tuple[Chat, Alliance | None, GroupPolicy]]
     warned: TtlCache[int, frozenset[int]]
     blacklists: TtlCache[int, frozenset[int]]
-    # chat -> user -> membership snapshot
-    members: TtlCache[int, dict[int, dict[str, Any]]]
+    members: TtlCache[int, ChatMembers]
     recent_ids: RecentIds
+    # Bumped by every drop: a load that saw its store's count change while it read does not
+    # store its result (it may have read the row before the commit that dropped it).
+    generations: dict[str, int] = field(
+        default_factory=lambda: {"chats": 0, "members": 0, "blacklists": 0, "warned": 0}
+    )
 
     @classmethod
     def empty(cls, stored_max_update: int | None) -> StateCache:
@@ -56,45 +126,50 @@ class StateCache:
             recent_ids=RecentIds(stored_max_update),
         )
 
-    async def chat(
-        self, session: AsyncSession, chat_id: int
-    ) -> tuple[Chat | None, Alliance | None]:
+    async def chat(self, uow: SessionSource, chat_id: int) -> tuple[Chat | None, Alliance | None]:
         """The chat and its alliance, read-only (detached, shared between updates).
 
         Code that changes the chat loads it into its session: `UnitOfWork.chat_for_update`.
         """
-        cached = await self._load_chat(session, chat_id)
-        return (cached[0], cached[1]) if cached is not None else (None, None)
+        cached = self.chats.get(chat_id)
+        if cached is None:
+            cached = await self._load_chat(uow.session, chat_id)
+            if cached is None:
+                return None, None
+        return cached[0], cached[1]
 
-    async def policy(self, session: AsyncSession, chat_id: int) -> GroupPolicy:
+    async def policy(self, uow: SessionSource, chat_id: int) -> GroupPolicy:
         """The chat's validated policy, parsed once per cache entry rather than per message."""
-        cached = await self._load_chat(session, chat_id)
+        cached = self.chats.get(chat_id)
+        if cached is None:
+            cached = await self._load_chat(uow.session, chat_id)
         return cached[2] if cached is not None else GroupPolicy()
 
     async def _load_chat(
         self, session: AsyncSession, chat_id: int
     ) -> tuple[Chat, Alliance | None, GroupPolicy] | None:
-        cached = self.chats.get(chat_id)
-        if cached is None:
-            row = await session.get(Chat, chat_id)
-            if row is None:
-                return None
-            alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
-            cached = (
-                _detached(Chat, row),
-                _detached(Alliance, alliance) if alliance else None,
-                GroupPolicy.load(row.policy),
-            )
+        generation = self.generations["chats"]
+        row = await session.get(Chat, chat_id)
+        if row is None:
+            return None
+        alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
+        cached = (
+            _detached(Chat, row),
+            _detached(Alliance, alliance) if alliance else None,
+            GroupPolicy.load(row.policy),
+        )
+        if generation == self.generations["chats"]:
             self.chats.put(chat_id, cached)
         return cached
 
     async def has_warnings(
-        self, session: AsyncSession, alliance_id: int, user_id: int, now: datetime
+        self, uow: SessionSource, alliance_id: int, user_id: int, now: datetime
     ) -> bool:
         """Whether the user has an active warning in the alliance (one query per alliance)."""
         ids = self.warned.get(alliance_id)
         if ids is None:
-            rows = await session.scalars(
+            generation = self.generations["warned"]
+            rows = await uow.session.scalars(
                 select(Warning.user_id)
                 .where(
                     Warning.alliance_id == alliance_id,
@@ -104,66 +179,108 @@ class StateCache:
                 .distinct()
             )
             ids = frozenset(rows)
-            self.warned.put(alliance_id, ids)
+            if generation == self.generations["warned"]:
+                self.warned.put(alliance_id, ids)
         return user_id in ids
 
-    async def is_blacklisted(self, session: AsyncSession, alliance_id: int, user_id: int) -> bool:
+    async def is_blacklisted(self, uow: SessionSource, alliance_id: int, user_id: int) -> bool:
         ids = self.blacklists.get(alliance_id)
         if ids is None:
-            rows = await session.scalars(
+            generation = self.generations["blacklists"]
+            rows = await uow.session.scalars(
                 select(BlacklistEntry.user_id).where(
                     BlacklistEntry.alliance_id == alliance_id, BlacklistEntry.revoked_at.is_(None)
                 )
             )
             ids = frozenset(rows)
-            self.blacklists.put(alliance_id, ids)
+            if generation == self.generations["blacklists"]:
+                self.blacklists.put(alliance_id, ids)
         return user_id in ids
 
-    async def member(self, session: AsyncSession, chat_id: int, user_id: int) -> Member | None:
-        """The membership as last stored plus messages counted since (read-only, detached).
+    async def member(self, uow: SessionSource, chat_id: int, user_id: int) -> MemberView | None:
+        """The membership as last stored plus messages counted since (read-only, shared).
 
         A chat's memberships are loaded together, once per MEMBER_TTL: one query per chat, not
-        one per sender.
+        one per sender. A membership written since is read again on its own.
         """
         members = self.members.get(chat_id)
         if members is None:
-            rows = await session.scalars(select(Member).where(Member.chat_id == chat_id))
-            members = {row.user_id: _snapshot(row) for row in rows}
-            self.members.put(chat_id, members)
-        cached = members.get(user_id)
-        return Member(**cached) if cached is not None else None
+            generation = self.generations["members"]
+            rows = await uow.session.scalars(select(Member).where(Member.chat_id == chat_id))
+            members = ChatMembers({row.user_id: MemberView.of(row) for row in rows})
+            if generation == self.generations["members"]:
+                self.members.put(chat_id, members)
+        elif user_id in members.stale:
+            generation = self.generations["members"]
+            row = await uow.session.get(Member, (chat_id, user_id))
+            fresh = MemberView.of(row) if row is not None else None
+            older = members.rows.get(user_id)
+            if fresh is not None and older is not None:
+                fresh.keep_counts_of(older)
+            if generation == self.generations["members"]:
+                members.stale.discard(user_id)
+                if fresh is None:
+                    members.rows.pop(user_id, None)
+                else:
+                    members.rows[user_id] = fresh
+            return fresh
+        return members.rows.get(user_id)
 
     def count_message(self, chat_id: int, user_id: int, at: datetime) -> None:
         """Keep the cached count current between loads (the database gets it in batches)."""
         members = self.members.get(chat_id)
         if members is None:
             return
-        cached = members.get(user_id)
+        cached = members.rows.get(user_id)
         if cached is None:
-            members[user_id] = {
-                "chat_id": chat_id,
-                "user_id": user_id,
-                "status": "member",
-                "first_seen": at,
-                "messages_seen": 1,
-                "last_message_at": at,
-                "joined_at": None,
-                "left_at": None,
-                "invited_by": None,
-                "invite_link": None,
-                "roles": {},
-            }
+            members.rows[user_id] = MemberView(
+                status="member",
+                first_seen=at,
+                joined_at=None,
+                left_at=None,
+                messages_seen=1,
+                last_message_at=at,
+            )
         else:
-            cached["messages_seen"] += 1
-            cached["last_message_at"] = at
+            cached.count(at)
 
-    def forget(self, chat_id: int | None, alliance_id: int | None, user_ids: set[int]) -> None:
-        """Drop what an update that wrote may have changed."""
-        if chat_id is not None:
-            self.chats.drop(chat_id)
-            members = self.members.get(chat_id)
-            if members is not None and user_ids & members.keys():
-                self.members.drop(chat_id)
-        if alliance_id is not None:
-            self.blacklists.drop(alliance_id)
-            self.warned.drop(alliance_id)
+    def forget_written(self, written: Written) -> None:
+        """Drop what a session's writes may have changed (committed or rolled back)."""
+        if written.unknown:
+            self.clear()
+            return
+        tables = set(written.tables)
+        for table, key in written.rows:
+            if table == "chat":
+                self._drop("chats")
+                self.chats.drop(key[0])
+            elif table == "member":
+                self._drop("members")
+                members = self.members.get(key[0])
+                if members is not None:
+                    members.stale.add(key[1])
+            else:
+                tables.add(table)
+        if "chat" in tables or "alliance" in tables:
+            self._drop("chats")
+            self.chats.clear()
+        if "member" in tables:
+            self._drop("members")
+            self.members.clear()
+        if "blacklist" in tables:
+            self._drop("blacklists")
+            self.blacklists.clear()
+        if "warning" in tables:
+            self._drop("warned")
+            self.warned.clear()
+
+    def _drop(self, store: str) -> None:
+        self.generations[store] += 1
+
+    def clear(self) -> None:
+        for store in self.generations:
+            self._drop(store)
+        self.chats.clear()
+        self.members.clear()
+        self.blacklists.clear()
+        self.warned.clear()

@@ -79,7 +79,11 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(groups & filters.StatusUpdate.LEFT_CHAT_MEMBER, members.on_left_member), 0
     )
     app.add_handler(
-        MessageHandler(groups & ~filters.StatusUpdate.ALL, moderation.on_group_message), 0
+        # TEXT first: a text message is never a service message, and the check is cheap
+        MessageHandler(
+            groups & (filters.TEXT | ~filters.StatusUpdate.ALL), moderation.on_group_message
+        ),
+        0,
     )
     app.add_handler(MessageReactionHandler(health.on_reaction), 0)
 

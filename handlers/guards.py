@@ -27,7 +27,7 @@ async def on_update(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None or chat.type not in GROUP_TYPES:
         return
-    row, alliance = await context.services.state.chat(uow.session, chat.id)
+    row, alliance = await context.services.state.chat(uow, chat.id)
     if row is None or row.status != "active" or row.alliance_id is None:
         raise ApplicationHandlerStop
     uow.chat, uow.alliance = row, alliance

@@ -9,17 +9,19 @@ through costs no Bot API call.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import attrgetter
 
 from telegram import Message, MessageEntity, MessageOriginChannel, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import BotContext
 from bot.i18n import tr
+from bot.state import MemberView
 from handlers import actions
 from handlers.authority import is_anonymous_admin, member_status
 from handlers.guards import SERVICE_NOTIFICATIONS
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
-from storage.models import Chat, Member, utcnow
+from storage.models import Chat, utcnow
 from storage.policy import GroupPolicy
 
 MEDIA_FIELDS = (
@@ -32,7 +34,7 @@ MEDIA_FIELDS = (
     "video_note",
     "sticker",
 )
-WAVE_MIN_LENGTH = 12
+_media = attrgetter(*MEDIA_FIELDS)
 
 
 async def on_group_message(update: Update, context: BotContext) -> None:
@@ -44,13 +46,12 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         return
     if is_anonymous_admin(message) or user.id == SERVICE_NOTIFICATIONS:
         return
-    session = uow.session
     state = context.services.state
-    if await state.is_blacklisted(session, chat.alliance_id, user.id):
+    if await state.is_blacklisted(uow, chat.alliance_id, user.id):
         await _remove_blacklisted(context, chat, message)
         raise ApplicationHandlerStop
-    policy = await state.policy(session, chat.id)
-    member = await state.member(session, chat.id, user.id)
+    policy = await state.policy(uow, chat.id)
+    member = await state.member(uow, chat.id, user.id)
     now = utcnow()
     facts = message_facts(message)
     verdict = await _judge(context, chat, policy, facts, user.id, member, now)
@@ -64,7 +65,11 @@ async def on_group_message(update: Update, context: BotContext) -> None:
             user.id,
             min(message.date, now),
             message_id=message.message_id,
-            reply_to=_replied_author(message, context.bot.id),
+            reply_to=(
+                _replied_author(message, context.bot.id)
+                if message.reply_to_message is not None
+                else None
+            ),
         )
         state.count_message(chat.id, user.id, now)
     if verdict.action == "allow":
@@ -122,7 +127,7 @@ async def _judge(
     policy: GroupPolicy,
     facts: MessageFacts,
     user_id: int,
-    member: Member | None,
+    member: MemberView | None,
     now: datetime,
 ) -> Verdict:
     detector = context.services.detector
@@ -130,14 +135,12 @@ async def _judge(
     warnings = 0
     if member is not None and member.messages_seen >= detector.veteran_messages:
         state = context.services.state
-        warned = await state.has_warnings(context.uow.session, chat.alliance_id, user_id, now)
+        warned = await state.has_warnings(context.uow, chat.alliance_id, user_id, now)
         warnings = int(warned)
     sender = sender_facts(member, warnings, now)
-    same_text = 0
-    text = facts.text or facts.caption
-    if len(text) >= WAVE_MIN_LENGTH:
-        same_text = detector.note_text(chat.alliance_id, chat.id, text)
-    return detector.judge(facts, sender, detect_policy(policy), same_text)
+    return detector.assess(
+        facts, sender, detect_policy(policy), alliance_id=chat.alliance_id, chat_id=chat.id
+    )
 
 
 async def _is_admin(context: BotContext, chat_id: int, user_id: int) -> bool:
@@ -193,7 +196,7 @@ def message_facts(message: Message) -> MessageFacts:
         mentions=tuple(mentions),
         has_buttons=message.reply_markup is not None,
         forwarded_from_channel=isinstance(origin, MessageOriginChannel),
-        has_media=any(getattr(message, name) for name in MEDIA_FIELDS),
+        has_media=any(_media(message)),
         sender_name=sender_name,
         chat_id=message.chat.id,
     )
@@ -205,7 +208,7 @@ def _slice(text: str, entity: MessageEntity) -> str:
     return encoded[entity.offset * 2 : (entity.offset + entity.length) * 2].decode("utf-16-le")
 
 
-def sender_facts(member: Member | None, warnings: int, now: datetime) -> SenderFacts:
+def sender_facts(member: MemberView | None, warnings: int, now: datetime) -> SenderFacts:
     """What the group knows of the sender."""
     if member is None:
         return SenderFacts(messages_seen=0, joined_seconds_ago=None, days_clean=0.0)
@@ -220,9 +223,22 @@ def sender_facts(member: Member | None, warnings: int, now: datetime) -> SenderF
 
 
 def detect_policy(policy: GroupPolicy) -> DetectPolicy:
-    return DetectPolicy(
+    """The detector's view of a group's policy, built once per loaded policy (the state cache
+    keeps one `GroupPolicy` per chat entry, so this runs once per entry, not per message)."""
+    known = _DETECT_POLICIES.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    built = DetectPolicy(
         delete_threshold=policy.delete_threshold,
         flag_threshold=min(policy.flag_threshold, policy.delete_threshold),
         allowed_domains=frozenset(d.lower() for d in policy.allowed_domains),
         allowed_mentions=frozenset(m.lower().lstrip("@") for m in policy.allowed_mentions),
     )
+    if len(_DETECT_POLICIES) >= 10_000:
+        _DETECT_POLICIES.clear()
+    # The policy itself is kept with it, so that its id cannot be reused while it is here.
+    _DETECT_POLICIES[id(policy)] = (policy, built)
+    return built
+
+
+_DETECT_POLICIES: dict[int, tuple[GroupPolicy, DetectPolicy]] = {}

@@ -20,6 +20,8 @@ carries every reason that contributed, strongest first.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rules.classifier import SpamClassifier
 from rules.facts import (
     ALL_SIGNALS,
@@ -46,6 +48,7 @@ __all__ = [
     "fingerprint",
     "message_fingerprint",
     "normalise",
+    "normalised_body",
     "sender_tier",
     "thresholds",
 ]
@@ -62,9 +65,21 @@ def _body(facts: MessageFacts) -> str:
     return (facts.text or facts.caption)[:MAX_INSPECT]
 
 
-def message_fingerprint(facts: MessageFacts) -> str:
+def normalised_body(facts: MessageFacts) -> Normalised:
+    """The message's text and caption as the checks read them (normalised once per message: pass
+    it on to `decide` and `message_fingerprint`)."""
+    return normalise(_body(facts))
+
+
+def message_fingerprint(facts: MessageFacts, body: Normalised | None = None) -> str:
     """The fingerprint of a message's text and caption, for counting a cross-group wave."""
-    return fingerprint(normalise(_body(facts)).text)
+    return fingerprint((body if body is not None else normalised_body(facts)).text)
+
+
+@lru_cache(maxsize=8192)
+def _normalised_name(name: str) -> Normalised:
+    """Display names repeat with every message of their sender: normalised once each."""
+    return normalise(name)
 
 
 def sender_tier(sender: SenderFacts, policy: DetectPolicy) -> str:
@@ -82,10 +97,12 @@ def sender_tier(sender: SenderFacts, policy: DetectPolicy) -> str:
 
 def thresholds(tier: str, policy: DetectPolicy) -> tuple[float, float]:
     """(flag, delete) thresholds for a sender tier."""
-    delete = {
-        "newcomer": policy.newcomer_delete_threshold,
-        "veteran": policy.veteran_delete_threshold,
-    }.get(tier, policy.delete_threshold)
+    if tier == "newcomer":
+        delete = policy.newcomer_delete_threshold
+    elif tier == "veteran":
+        delete = policy.veteran_delete_threshold
+    else:
+        delete = policy.delete_threshold
     flag = min(delete, max(0.0, policy.flag_threshold + delete - policy.delete_threshold))
     return flag, delete
 
@@ -96,16 +113,22 @@ def decide(
     policy: DetectPolicy,
     classifier: SpamClassifier | None,
     same_text_groups: int = 0,
+    *,
+    body: Normalised | None = None,
 ) -> Verdict:
-    """Decide whether a message is an ad; see the module docstring for the formula."""
+    """Decide whether a message is an ad; see the module docstring for the formula.
+
+    `body` is `normalised_body(facts)` when the caller already has it.
+    """
     if sender.is_admin:
         return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "admin"),))
     if sender.is_approved:
         return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "approved member"),))
 
     tier = sender_tier(sender, policy)
-    body = normalise(_body(facts))
-    name = normalise(facts.sender_name) if facts.sender_name else _EMPTY
+    if body is None:
+        body = normalised_body(facts)
+    name = _normalised_name(facts.sender_name) if facts.sender_name else _EMPTY
     evidence = Evidence(
         message=facts,
         body=body,

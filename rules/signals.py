@@ -74,55 +74,87 @@ def check_link(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     hits = find_links(
         ev.body, ev.message.entity_urls, policy.allowed_domains, policy.allowed_mentions
     )
+    if not hits:
+        return None
     return _signal("link", hits, noisy_or(w for w, _ in hits))
 
 
 def check_mention(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """Mentions of outside bots and channels (anything not in the group's allowed list)."""
     hits = find_mentions(ev.body, ev.message.mentions, policy.allowed_mentions)
+    if not hits:
+        return None
     return _signal("mention", hits, noisy_or((w for w, _ in hits), cap=0.7))
 
 
 def check_contact_handle(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """Messenger handles in their disguises (薇/扣/🐧/vx/tg), phone numbers and long IDs."""
     hits = find_contacts(ev.body)
+    if not hits:
+        return None
     return _signal("contact-handle", hits, noisy_or(w for w, _ in hits))
 
 
 def check_dm_request(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """Invitations to continue in private: 加我, 私聊, "DM me", "пиши в лс"."""
     hits = find_dm_requests(ev.body)
+    if not hits:
+        return None
     return _signal("dm-request", hits, max((w for w, _ in hits), default=0.0))
 
 
 def check_profile_bait(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """ "See my bio / profile / name" bait: 看我简介, "link in bio", "в профиле"."""
     hits = find_profile_bait(ev.body)
+    if not hits:
+        return None
     return _signal("profile-bait", hits, max((w for w, _ in hits), default=0.0))
 
 
 def check_ad_words(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """Ad vocabulary; several distinct terms reinforce each other."""
     hits = find_ad_words(ev.body)
+    if not hits:
+        return None
     return _signal("ad-words", hits, noisy_or((w for w, _ in hits), cap=0.9), limit=4)
 
 
 def check_display_name(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     """The sender's display name itself carries a link, a contact handle or ad words."""
-    if not ev.name.text:
+    name = ev.name
+    if not name.text:
         return None
+    # A sender's name comes with each of their messages: its finding is kept (it depends on the
+    # name and the policy's allowed lists only).
+    key = (name.raw, policy.allowed_domains, policy.allowed_mentions)
+    try:
+        return _NAME_SIGNALS[key]
+    except KeyError:
+        pass
+    found = _display_name_signal(name, policy)
+    if len(_NAME_SIGNALS) >= _NAME_SIGNALS_LIMIT:
+        _NAME_SIGNALS.clear()
+    _NAME_SIGNALS[key] = found
+    return found
+
+
+_NAME_SIGNALS: dict[tuple[str, frozenset[str], frozenset[str]], Signal | None] = {}
+_NAME_SIGNALS_LIMIT = 20_000
+
+
+def _display_name_signal(name: Normalised, policy: DetectPolicy) -> Signal | None:
     hits = (
-        find_links(ev.name, (), policy.allowed_domains, policy.allowed_mentions)
-        + find_contacts(ev.name)
-        + find_profile_bait(ev.name)
-        + [h for h in find_ad_words(ev.name) if h[0] >= 0.4]
-        + [h for h in find_mentions(ev.name, (), policy.allowed_mentions)]
+        find_links(name, (), policy.allowed_domains, policy.allowed_mentions)
+        + find_contacts(name)
+        + find_profile_bait(name)
+        + [h for h in find_ad_words(name) if h[0] >= 0.4]
+        + [h for h in find_mentions(name, (), policy.allowed_mentions)]
     )
     if not hits:
         return None
     weight = min(0.7, 0.15 + noisy_or(w for w, _ in hits))
     found = ", ".join(d for _, d in sorted(hits, key=lambda h: -h[0])[:2])
-    return Signal("display-name", round(weight, 3), f"{ev.name.raw.strip()!r} ({found})")
+    return Signal("display-name", round(weight, 3), f"{name.raw.strip()!r} ({found})")
 
 
 def check_channel_forward(ev: Evidence, policy: DetectPolicy) -> Signal | None:

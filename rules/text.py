@@ -254,10 +254,18 @@ _TO_SPACE = {
 
 
 _ODD_SPACE = re.compile(r"^\s+|\s+$|\s{2,}|[^\S ]")
+# What `_spaces` changes: two whitespace characters in a row, or one other than a plain space.
+_SPACE_WORK = re.compile(r"\s\s|[^\S ]")
 
 
 def _spaces(text: str, index: list[int]) -> tuple[str, list[int]]:
     """Collapse whitespace runs to one space and trim, keeping the map aligned."""
+    if _SPACE_WORK.search(text) is None and not text[:1].isspace() and not text[-1:].isspace():
+        return text, index  # nothing to collapse, trim or translate (most messages)
+    return _collapse_spaces(text, index)
+
+
+def _collapse_spaces(text: str, index: list[int]) -> tuple[str, list[int]]:
     size = len(text)
     spans = []
     for m in _ODD_SPACE.finditer(text):

@@ -155,12 +155,13 @@ class ActivityRepository(Repository):
         counters: tuple[str, ...],
         rows: list[dict[str, object]],
     ) -> None:
-        """Insert counter rows; where a row exists, add to its counters."""
-        for part in _chunks(rows):
-            stmt = upsert(self.session, model).values(list(part))
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=list(keys),
-                    set_={name: getattr(model, name) + stmt.excluded[name] for name in counters},
-                )
-            )
+        """Insert counter rows; where a row exists, add to its counters. One statement, compiled
+        once and run for all rows (executemany)."""
+        if not rows:
+            return
+        stmt = upsert(self.session, model)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys),
+            set_={name: getattr(model, name) + stmt.excluded[name] for name in counters},
+        )
+        await self.session.execute(stmt, rows)

@@ -6,10 +6,12 @@ and update handlers can share one file. PostgreSQL is reached through asyncpg.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -17,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import ORMExecuteState, Session
+from sqlalchemy.orm import Mapper, ORMExecuteState, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 
 SessionFactory = async_sessionmaker[AsyncSession]
@@ -49,15 +51,65 @@ def create_session_factory(engine: AsyncEngine) -> SessionFactory:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+@dataclass
+class Written:
+    """What a session wrote, for dropping cached copies of it (`bot.state.StateCache`).
+
+    `rows` are the (table, primary key) of every ORM object flushed; `tables` the tables of DML
+    statements (whose rows are unknown); `unknown` is set by a DML statement whose table could
+    not be told, and means "anything may have changed".
+    """
+
+    rows: set[tuple[str, tuple[Any, ...]]] = field(default_factory=set)
+    tables: set[str] = field(default_factory=set)
+    unknown: bool = False
+
+
+_PK_KEYS: dict[Mapper[Any], tuple[str, ...]] = {}
+
+
+def _pk_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
+    keys = _PK_KEYS.get(mapper)
+    if keys is None:
+        keys = _PK_KEYS[mapper] = tuple(
+            mapper.get_property_by_column(column).key for column in mapper.primary_key
+        )
+    return keys
+
+
+def _written(session: Session) -> Written:
+    found = session.info.get("written")
+    if found is None:
+        found = session.info["written"] = Written()
+    assert isinstance(found, Written)
+    return found
+
+
 @event.listens_for(Session, "after_flush")
 def _flushed(session: Session, _context: object) -> None:
     session.info["wrote"] = True
+    rows = _written(session).rows
+    # Still the pre-flush lists here; primary keys are set (inserted rows have theirs by now).
+    for obj in chain(session.new, session.dirty, session.deleted):
+        state = inspect(obj)
+        values = state.dict
+        mapper = state.mapper
+        table = mapper.local_table.name
+        rows.add((table, tuple(values.get(k) for k in _pk_keys(mapper))))
+        if state.identity is not None:  # the key it was loaded with, should the key change
+            rows.add((table, tuple(state.identity)))
 
 
 @event.listens_for(Session, "do_orm_execute")
 def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        state.session.info["wrote"] = True
+        session = state.session
+        session.info["wrote"] = True
+        table = getattr(getattr(state.statement, "table", None), "name", None)
+        if isinstance(table, str):
+            _written(session).tables.add(table)
+        else:
+            _written(session).unknown = True
 
 
 def has_written(session: AsyncSession) -> bool:
@@ -65,3 +117,8 @@ def has_written(session: AsyncSession) -> bool:
     return bool(session.sync_session.info.get("wrote")) or bool(
         session.new or session.dirty or session.deleted
     )
+
+
+def written(session: AsyncSession) -> Written:
+    """What the session has written so far (flushed objects and DML statements)."""
+    return _written(session.sync_session)

@@ -167,3 +167,22 @@ def test_message_fingerprint_ignores_number_changes():
     a = MessageFacts(text="兼职日结 加薇 123456789")
     b = MessageFacts(text="兼职日结，加薇 555666777")
     assert message_fingerprint(a) == message_fingerprint(b)
+
+
+def test_decide_with_the_body_normalised_by_the_caller_is_the_same(classifier):
+    from rules.detect import normalised_body
+
+    for text, sender, groups, _ in [c[1:] for c in CASES]:
+        facts = MessageFacts(text=text, sender_name="小美 加薇 kk2031")
+        body = normalised_body(facts)
+        assert decide(facts, sender, POLICY, classifier, groups, body=body) == decide(
+            facts, sender, POLICY, classifier, groups
+        )
+        assert message_fingerprint(facts, body) == message_fingerprint(facts)
+
+
+def test_decide_reads_a_long_message_once_up_to_the_cap(classifier):
+    from rules.detect import MAX_INSPECT, normalised_body
+
+    facts = MessageFacts(text="正常聊天 " * 400)
+    assert len(normalised_body(facts).raw) == MAX_INSPECT

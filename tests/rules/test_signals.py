@@ -177,3 +177,20 @@ def test_fingerprint_differs_for_different_text():
     assert fingerprint(normalise("周五晚上八点分享会").text) != fingerprint(
         normalise("兼职日结").text
     )
+
+
+def test_display_name_finding_is_kept_per_name_and_policy():
+    from rules.facts import DetectPolicy
+    from rules.signals import _display_name_signal
+
+    name = "小美 t.me/club_news"
+    open_policy = DetectPolicy()
+    first = check_display_name(evidence("hi", name=name), open_policy)
+    again = check_display_name(evidence("hello", name=name), open_policy)
+    assert first is not None and again == first
+    assert first == _display_name_signal(normalise(name), open_policy)
+    # The same name under a policy that allows the channel is judged again, not taken from before.
+    assert check_display_name(evidence("hi", name=name), POLICY) == _display_name_signal(
+        normalise(name), POLICY
+    )
+    assert check_display_name(evidence("hi", name=name), POLICY) != first

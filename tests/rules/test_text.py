@@ -70,3 +70,16 @@ def test_normalise_is_idempotent_on_plain_text():
 def test_normalise_empty():
     norm = normalise("")
     assert (norm.text, norm.folded, norm.text_index) == ("", "", ())
+
+
+def test_whitespace_shortcut_changes_nothing():
+    import random
+
+    from rules.text import _collapse_spaces, _spaces
+
+    alphabet = list("ab 中.") + ["\t", "\n", "\u3000", "\xa0", "\u200b", "\x1c", "\x85", "\u2029"]
+    rng = random.Random(20240611)
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7)))
+        index = list(range(len(text)))
+        assert _spaces(text, list(index)) == _collapse_spaces(text, list(index)), repr(text)

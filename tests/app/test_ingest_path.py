@@ -1,0 +1,319 @@
+"""The per-update path: a session only when one is needed, caches dropped by what was written,
+processed update ids remembered across a restart, one chat's updates in order."""
+
+import asyncio
+import time
+
+from sqlalchemy import func, select, update
+
+from bot.app import build_application, running
+from bot.caches import RecentIds
+from bot.context import UnitOfWork
+from bot.sandbox.offline import ScriptedRequest
+from bot.settings import Settings
+from bot.state import StateCache
+from storage.db import Written, create_engine, create_session_factory, written
+from storage.groups import ChatRepository
+from storage.models import Activity, Chat, Member, ModerationLog, utcnow
+
+TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
+GROUP = -1001000000001
+OTHER = -1001000000002
+
+
+def group_message(update_id, user_id, text, chat_id=GROUP, message_id=None):
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": message_id or update_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"U{user_id}"},
+            "text": text,
+        },
+    }
+
+
+class CountingSessions:
+    """The session factory, counting the sessions opened."""
+
+    def __init__(self, factory):
+        self.factory = factory
+        self.opened = 0
+
+    def __call__(self):
+        self.opened += 1
+        return self.factory()
+
+
+async def _start(app):
+    services = app.bot_data
+    async with services.sessions() as session:
+        for chat_id in (GROUP, OTHER):
+            await ChatRepository(session).upsert(
+                chat_id,
+                title=f"Group {chat_id}",
+                type="supergroup",
+                status="active",
+                alliance_id=services.alliance_id,
+            )
+        await session.commit()
+
+
+async def _feed(app, raw_updates):
+    from telegram import Update
+
+    for raw in raw_updates:
+        await app.update_queue.put(Update.de_json(raw, app.bot))
+    for _ in range(500):
+        if app.update_queue.empty() and not app.update_processor.current_concurrent_updates:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("updates not processed")
+
+
+def _app(db_url):
+    settings = Settings(_env_file=None, database_url=db_url, owner_ids=[1])
+    return build_application(settings, token=TOKEN, request=ScriptedRequest())
+
+
+async def test_plain_messages_answered_from_caches_open_no_session(app_db_url):
+    app = _app(app_db_url)
+    async with running(app, feed=False):
+        await _start(app)
+        services = app.bot_data
+        counting = CountingSessions(services.sessions)
+        services.sessions = counting
+        await _feed(app, [group_message(1, 501, "hello everyone, good morning")])
+        assert counting.opened >= 1  # the first message loads the chat, its members, the blacklist
+        counting.opened = 0
+        await _feed(
+            app,
+            [group_message(2 + i, 501 + i % 3, f"morning chat line {i} here") for i in range(20)],
+        )
+        assert counting.opened == 0
+        services.sessions = counting.factory
+        await services.activity.flush()
+        async with services.sessions() as session:
+            counted = await session.scalar(select(func.sum(Activity.messages)))
+        assert counted == 21
+
+
+async def test_redelivered_plain_message_is_ignored_also_after_restart(app_db_url):
+    app = _app(app_db_url)
+    async with running(app, feed=False):
+        await _start(app)
+        first = group_message(10, 601, "just a normal message here")
+        await _feed(app, [first, first])  # Telegram redelivers
+    app = _app(app_db_url)
+    async with running(app, feed=False):
+        await _feed(app, [first, group_message(11, 601, "and another normal message")])
+        services = app.bot_data
+        await services.activity.flush()
+        async with services.sessions() as session:
+            counted = await session.scalar(
+                select(Member.messages_seen).where(Member.chat_id == GROUP, Member.user_id == 601)
+            )
+        assert counted == 2
+
+
+async def test_one_chats_updates_are_processed_in_order(app_db_url):
+    app = _app(app_db_url)
+    seen: list[int] = []
+    async with running(app, feed=False):
+        await _start(app)
+        detector = app.bot_data.detector
+        assess = detector.assess
+
+        def noting(facts, *args, **kwargs):
+            seen.append(int(facts.text.split()[-1]))
+            return assess(facts, *args, **kwargs)
+
+        detector.assess = noting
+        await _feed(
+            app,
+            [
+                # short texts: no wave count, so nothing is decided on the way
+                group_message(100 + i, 700 + i % 5, f"n {i}", GROUP if i % 2 else OTHER)
+                for i in range(60)
+            ],
+        )
+    odd = [n for n in seen if n % 2]
+    even = [n for n in seen if not n % 2]
+    assert odd == sorted(odd) and even == sorted(even) and len(seen) == 60
+
+
+async def test_a_decision_is_committed_with_its_update_and_keeps_the_chat_cached(app_db_url):
+    app = _app(app_db_url)
+    async with running(app, feed=False):
+        await _start(app)
+        services = app.bot_data
+        wave = "大家好，欢迎来我的群玩，很热闹的，快来看看"
+        await _feed(app, [group_message(200, 801, wave)])
+        await _feed(app, [group_message(199, 803, "a first word in the other group", OTHER)])
+        cached = services.state.chats.get(GROUP), services.state.chats.get(OTHER)
+        assert None not in cached
+        await _feed(app, [group_message(201, 802, wave, chat_id=OTHER)])  # the same text again
+        async with services.sessions() as session:
+            flagged = await session.scalar(
+                select(func.count())
+                .select_from(ModerationLog)
+                .where(ModerationLog.target_id == 802)
+            )
+        assert flagged == 1
+        # An audit row and the processed mark do not touch what the caches hold.
+        assert (services.state.chats.get(GROUP), services.state.chats.get(OTHER)) == cached
+
+
+async def _state_with_member(db_url):
+    engine = create_engine(db_url)
+    sessions = create_session_factory(engine)
+    async with sessions() as session:
+        await ChatRepository(session).upsert(GROUP, title="g", type="supergroup", status="active")
+        session.add(
+            Member(chat_id=GROUP, user_id=5, status="member", first_seen=utcnow(), messages_seen=3)
+        )
+        await session.commit()
+    return engine, sessions, StateCache.empty(None)
+
+
+async def test_a_written_membership_is_read_again_and_keeps_the_counts_made_since(db_url):
+    engine, sessions, state = await _state_with_member(db_url)
+    try:
+        uow = UnitOfWork(sessions)
+        view = await state.member(uow, GROUP, 5)
+        assert view is not None and view.messages_seen == 3
+        state.count_message(GROUP, 5, utcnow())
+        state.count_message(GROUP, 5, utcnow())
+        await uow.session.close()
+
+        uow = UnitOfWork(sessions)
+        row = await uow.session.get(Member, (GROUP, 5))
+        row.status = "restricted"
+        await uow.session.commit()
+        state.forget_written(written(uow.session))
+        await uow.session.close()
+
+        uow = UnitOfWork(sessions)
+        view = await state.member(uow, GROUP, 5)
+        assert view is not None
+        assert view.status == "restricted" and view.messages_seen == 5
+        await uow.session.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_writes_drop_only_what_they_touched(db_url):
+    engine, sessions, state = await _state_with_member(db_url)
+    try:
+        uow = UnitOfWork(sessions)
+        chat, _ = await state.chat(uow, GROUP)
+        assert chat is not None and state.chats.get(GROUP) is not None
+        assert not await state.is_blacklisted(uow, 1, 5)
+        await uow.session.close()
+
+        uow = UnitOfWork(sessions)
+        uow.session.add(
+            ModerationLog(at=utcnow(), chat_id=GROUP, action="flag", reasons="", details={})
+        )
+        await uow.session.commit()
+        state.forget_written(written(uow.session))
+        await uow.session.close()
+        assert state.chats.get(GROUP) is not None and state.blacklists.get(1) is not None
+
+        uow = UnitOfWork(sessions)
+        (await uow.session.get(Chat, GROUP)).title = "renamed"
+        await uow.session.commit()
+        state.forget_written(written(uow.session))
+        await uow.session.close()
+        assert state.chats.get(GROUP) is None and state.blacklists.get(1) is not None
+
+        uow = UnitOfWork(sessions)
+        await uow.session.execute(update(Chat).values(title="again"))  # rows not known
+        await uow.session.commit()
+        assert written(uow.session).tables == {"chat"}
+        await uow.session.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_load_that_raced_a_drop_is_not_kept(db_url):
+    engine, sessions, state = await _state_with_member(db_url)
+    try:
+        uow = UnitOfWork(sessions)
+        session = uow.session
+        get = session.get
+
+        async def slow_get(*args, **kwargs):
+            row = await get(*args, **kwargs)
+            state.forget_written(written_chat)  # a commit lands while the load reads
+            return row
+
+        written_chat = Written(rows={("chat", (GROUP,))})
+        session.get = slow_get
+        chat, _ = await state.chat(uow, GROUP)
+        assert chat is not None  # the caller gets what it read ...
+        assert state.chats.get(GROUP) is None  # ... but it is not kept for others
+        await session.close()
+    finally:
+        await engine.dispose()
+
+
+def test_recent_ids_need_a_lookup_only_below_the_stored_mark():
+    recent = RecentIds(stored_max=100)
+    assert recent.needs_lookup(100) and not recent.needs_lookup(101)
+    recent.add(50)
+    assert recent.seen_here(50) and not recent.needs_lookup(50)
+
+
+async def test_unit_of_work_without_a_session_ends_reads_and_has_none(db_url):
+    engine = create_engine(db_url)
+    try:
+        uow = UnitOfWork(create_session_factory(engine))
+        await uow.end_reads()
+        assert uow.opened is None
+        assert uow.session is uow.opened
+        await uow.session.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_veterans_active_warnings_are_read_once_per_alliance(db_url):
+    from datetime import timedelta
+
+    from storage.models import Alliance, Warning
+
+    engine = create_engine(db_url)
+    sessions = create_session_factory(engine)
+    try:
+        async with sessions() as session:
+            alliance = Alliance(name="a", owner_ids=[1])
+            session.add(alliance)
+            await session.flush()
+            now = utcnow()
+            session.add_all(
+                [
+                    Warning(
+                        alliance_id=alliance.id,
+                        chat_id=GROUP,
+                        user_id=7,
+                        expires_at=now + timedelta(days=1),
+                    ),
+                    Warning(
+                        alliance_id=alliance.id,
+                        chat_id=GROUP,
+                        user_id=8,
+                        expires_at=now - timedelta(days=1),
+                    ),
+                ]
+            )
+            await session.commit()
+            alliance_id = alliance.id
+        state = StateCache.empty(None)
+        uow = UnitOfWork(sessions)
+        assert await state.has_warnings(uow, alliance_id, 7, now)
+        assert not await state.has_warnings(uow, alliance_id, 8, now)  # expired
+        await uow.session.close()
+        assert not await state.has_warnings(UnitOfWork(), alliance_id, 9, now)  # cached: no session
+    finally:
+        await engine.dispose()
