@@ -21,6 +21,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.context import BotContext
 from handlers import (
     admin,
     blacklist,
@@ -64,6 +65,25 @@ OWNER_COMMANDS = {
 }
 
 
+async def on_command(update: Update, context: BotContext) -> None:
+    """Route a command: group commands in groups, /start in private, the rest anywhere."""
+    message, chat = update.effective_message, update.effective_chat
+    if message is None or chat is None or not message.text:
+        return
+    name = message.text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
+    in_group = chat.type in (chat.GROUP, chat.SUPERGROUP)
+    if name in GROUP_COMMANDS:
+        if in_group:
+            await GROUP_COMMANDS[name](update, context)
+    elif name in OWNER_COMMANDS:
+        await OWNER_COMMANDS[name](update, context)
+    elif name == "start":
+        if chat.type == chat.PRIVATE:
+            await private.cmd_start(update, context)
+    elif name == "help":
+        await private.cmd_help(update, context)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     my_member = ChatMemberHandler.MY_CHAT_MEMBER
     app.add_handler(ChatMemberHandler(membership.on_my_chat_member, my_member), -2)
@@ -87,13 +107,10 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     )
     app.add_handler(MessageReactionHandler(health.on_reaction), 0)
 
-    new_message = filters.UpdateType.MESSAGE
-    for name, callback in GROUP_COMMANDS.items():
-        app.add_handler(CommandHandler(name, callback, groups & new_message), 1)
-    for name, callback in OWNER_COMMANDS.items():
-        app.add_handler(CommandHandler(name, callback, new_message), 1)
-    app.add_handler(CommandHandler("start", private.cmd_start, filters.ChatType.PRIVATE), 1)
-    app.add_handler(CommandHandler("help", private.cmd_help, new_message), 1)
+    # One handler for every command (each plain message would otherwise be checked against
+    # each command in turn); `on_command` picks the callback.
+    names = [*GROUP_COMMANDS, *OWNER_COMMANDS, "start", "help"]
+    app.add_handler(CommandHandler(names, on_command, filters.UpdateType.MESSAGE), 1)
     app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)
     app.add_handler(CallbackQueryHandler(blacklist.on_undo, pattern=r"^bl:undo:\d+:\d+$"), 1)
 
