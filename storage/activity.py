@@ -1,28 +1,26 @@
 """Batched writes of per-message bookkeeping: member message counts, daily activity counters,
-reply edges, seen accounts, processed update ids. Each method writes a whole batch in a few
-multi-row statements that add to what is stored (so two batches of one day simply sum)."""
+reply edges, seen accounts, processed update ids. Each method writes a whole batch as one
+statement run for all its rows, adding to what is stored (so two batches of one day sum)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import TypeVar
+from typing import cast
 
-from sqlalchemy import func
+from sqlalchemy import Table, func
 
 from storage.groups import Repository, upsert
 from storage.models import (
     Activity,
     ActivityReply,
+    Base,
     Member,
     ProcessedUpdate,
     TgUser,
     utcnow,
 )
-
-CHUNK = 400
-T = TypeVar("T")
 
 
 @dataclass
@@ -64,73 +62,73 @@ class SeenUser:
     language_code: str | None
 
 
-def _chunks(items: Sequence[T]) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), CHUNK):
-        yield items[start : start + CHUNK]
+def _table(model: type[Base]) -> Table:
+    """The model's table: batches go through Core, one statement run for all rows
+    (executemany), without the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 class ActivityRepository(Repository):
     async def add_member_counts(self, counts: Sequence[MemberCount]) -> None:
-        for part in _chunks(counts):
-            stmt = upsert(self.session, Member).values(
-                [
-                    {
-                        "chat_id": c.chat_id,
-                        "user_id": c.user_id,
-                        "status": "member",
-                        "first_seen": c.last_at,
-                        "messages_seen": c.messages,
-                        "last_message_at": c.last_at,
-                        "roles": {},
-                    }
-                    for c in part
-                ]
-            )
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["chat_id", "user_id"],
-                    set_={
-                        "messages_seen": Member.messages_seen + stmt.excluded.messages_seen,
-                        "last_message_at": func.coalesce(
-                            stmt.excluded.last_message_at, Member.last_message_at
-                        ),
-                    },
-                )
-            )
+        if not counts:
+            return
+        table = _table(Member)
+        stmt = upsert(self.session, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["chat_id", "user_id"],
+            set_={
+                "messages_seen": table.c.messages_seen + stmt.excluded.messages_seen,
+                "last_message_at": func.coalesce(
+                    stmt.excluded.last_message_at, table.c.last_message_at
+                ),
+            },
+        )
+        rows = [
+            {
+                "chat_id": c.chat_id,
+                "user_id": c.user_id,
+                "status": "member",
+                "first_seen": c.last_at,
+                "messages_seen": c.messages,
+                "last_message_at": c.last_at,
+                "roles": {},
+                "role_flags": 0,
+            }
+            for c in counts
+        ]
+        await self.session.execute(stmt, rows)
 
     async def upsert_users(self, users: Sequence[SeenUser]) -> None:
+        if not users:
+            return
         now = utcnow()
-        for part in _chunks(users):
-            stmt = upsert(self.session, TgUser).values(
-                [
-                    {
-                        "id": u.id,
-                        "first_name": u.first_name[:255],
-                        "last_name": u.last_name,
-                        "username": u.username.lower() if u.username else None,
-                        "is_bot": u.is_bot,
-                        "language_code": u.language_code,
-                        "started_bot": False,
-                        "updated_at": now,
-                    }
-                    for u in part
-                ]
-            )
-            changed = ("first_name", "last_name", "username", "is_bot", "language_code")
-            await self.session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["id"],
-                    set_={k: stmt.excluded[k] for k in (*changed, "updated_at")},
-                )
-            )
+        stmt = upsert(self.session, _table(TgUser))
+        changed = ("first_name", "last_name", "username", "is_bot", "language_code")
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"], set_={k: stmt.excluded[k] for k in (*changed, "updated_at")}
+        )
+        rows = [
+            {
+                "id": u.id,
+                "first_name": u.first_name[:255],
+                "last_name": u.last_name,
+                "username": u.username.lower() if u.username else None,
+                "is_bot": u.is_bot,
+                "language_code": u.language_code,
+                "started_bot": False,
+                "updated_at": now,
+            }
+            for u in users
+        ]
+        await self.session.execute(stmt, rows)
 
     async def mark_processed(self, update_ids: Sequence[int]) -> None:
+        if not update_ids:
+            return
         now = utcnow()
-        for part in _chunks(update_ids):
-            stmt = upsert(self.session, ProcessedUpdate).values(
-                [{"update_id": u, "at": now} for u in part]
-            )
-            await self.session.execute(stmt.on_conflict_do_nothing(index_elements=["update_id"]))
+        stmt = upsert(self.session, _table(ProcessedUpdate))
+        stmt = stmt.on_conflict_do_nothing(index_elements=["update_id"])
+        await self.session.execute(stmt, [{"update_id": u, "at": now} for u in update_ids])
 
     async def add_days(self, counts: Sequence[DayCount]) -> None:
         await self._add_up(
@@ -159,9 +157,10 @@ class ActivityRepository(Repository):
         once and run for all rows (executemany)."""
         if not rows:
             return
-        stmt = upsert(self.session, model)
+        table = _table(model)  # Core: no per-row ORM bookkeeping
+        stmt = upsert(self.session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys),
-            set_={name: getattr(model, name) + stmt.excluded[name] for name in counters},
+            set_={name: table.c[name] + stmt.excluded[name] for name in counters},
         )
         await self.session.execute(stmt, rows)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +28,7 @@ from storage.models import (
 PRESENT = ("member", "administrator", "creator", "restricted")
 
 
-def upsert(session: AsyncSession, table: type[Base]) -> Any:
+def upsert(session: AsyncSession, table: type[Base] | Table) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
     if session.bind.dialect.name == "postgresql":
         return pg_insert(table)
