@@ -50,25 +50,61 @@ CHAT_BASE = -1_002_000_000_000  # chat ids ascend with the group number: inserts
 COLUMNS: dict[str, tuple[str, ...]] = {
     "alliance": ("id", "name", "owner_ids", "timezone", "language", "created_at"),
     "chat": (
-        "id", "alliance_id", "title", "type", "status", "policy", "member_count", "bot_status",
-        "bot_rights", "added_by", "created_at", "updated_at",
+        "id",
+        "alliance_id",
+        "title",
+        "type",
+        "status",
+        "policy",
+        "member_count",
+        "bot_status",
+        "bot_rights",
+        "added_by",
+        "created_at",
+        "updated_at",
     ),
     "tg_user": (
-        "id", "username", "first_name", "is_bot", "language_code", "started_bot", "updated_at",
+        "id",
+        "username",
+        "first_name",
+        "is_bot",
+        "language_code",
+        "started_bot",
+        "updated_at",
     ),
     "member": (
-        "chat_id", "user_id", "status", "first_seen", "joined_at", "left_at", "invited_by",
-        "invite_link", "messages_seen", "last_message_at", "roles", "role_flags",
+        "chat_id",
+        "user_id",
+        "status",
+        "first_seen",
+        "joined_at",
+        "left_at",
+        "invited_by",
+        "invite_link",
+        "messages_seen",
+        "last_message_at",
+        "roles",
+        "role_flags",
     ),
     "activity": (
-        "chat_id", "day", "user_id", "messages", "replies_received", "reactions_received",
+        "chat_id",
+        "day",
+        "user_id",
+        "messages",
+        "replies_received",
+        "reactions_received",
     ),
     "activity_reply": ("chat_id", "day", "author_id", "replier_id", "replies"),
     "member_event": ("chat_id", "user_id", "at", "kind", "inviter_id", "invite_link"),
     "chat_day": ("chat_id", "day", "member_count"),
     "moderation_log": ("at", "actor_id", "target_id", "chat_id", "action", "reasons", "details"),
     "blacklist": (
-        "alliance_id", "user_id", "reason", "evidence", "added_by", "source_chat_id",
+        "alliance_id",
+        "user_id",
+        "reason",
+        "evidence",
+        "added_by",
+        "source_chat_id",
         "created_at",
     ),
 }
@@ -118,8 +154,20 @@ def group_rows(group: int, groups: int, seed: int, codec: Codec, barred: set[int
     chat = chat_id(group)
     out: Rows = {
         "chat": [
-            (chat, ALLIANCE_ID, f"Group {group}", "supergroup", "active", "{}", MEMBERS,
-             "administrator", "{}", 1, codec.ts[0], codec.ts[0])
+            (
+                chat,
+                ALLIANCE_ID,
+                f"Group {group}",
+                "supergroup",
+                "active",
+                "{}",
+                MEMBERS,
+                "administrator",
+                "{}",
+                1,
+                codec.ts[0],
+                codec.ts[0],
+            )
         ],
     }
 
@@ -166,8 +214,13 @@ def group_rows(group: int, groups: int, seed: int, codec: Codec, barred: set[int
     days = [codec.day[d] for d in (FIRST_ACTIVE + day_i).tolist()]
     out["activity"] = list(
         zip(
-            [chat] * len(days), days, act_users.tolist(), messages.tolist(), replies.tolist(),
-            reactions.tolist(), strict=True,
+            [chat] * len(days),
+            days,
+            act_users.tolist(),
+            messages.tolist(),
+            replies.tolist(),
+            reactions.tolist(),
+            strict=True,
         )
     )
 
@@ -187,9 +240,12 @@ def group_rows(group: int, groups: int, seed: int, codec: Codec, barred: set[int
         e_replies = rng.geometric(0.5, len(key))
         reply_rows = list(
             zip(
-                [chat] * len(key), [codec.day[d] for d in (FIRST_ACTIVE + e_day).tolist()],
-                users[active[e_author]].tolist(), users[active[e_replier]].tolist(),
-                e_replies.tolist(), strict=True,
+                [chat] * len(key),
+                [codec.day[d] for d in (FIRST_ACTIVE + e_day).tolist()],
+                users[active[e_author]].tolist(),
+                users[active[e_replier]].tolist(),
+                e_replies.tolist(),
+                strict=True,
             )
         )
     out["activity_reply"] = reply_rows
@@ -215,18 +271,31 @@ def group_rows(group: int, groups: int, seed: int, codec: Codec, barred: set[int
     link_text = f"https://t.me/+bench{group}"
     out["member"] = list(
         zip(
-            [chat] * n, users.tolist(), [STATUS[s] for s in status.tolist()],
-            codec.times(first), codec.maybe_times(joined), codec.maybe_times(left),
+            [chat] * n,
+            users.tolist(),
+            [STATUS[s] for s in status.tolist()],
+            codec.times(first),
+            codec.maybe_times(joined),
+            codec.maybe_times(left),
             [u or None for u in inviter.tolist()],
-            [link_text if x else None for x in link.tolist()], seen.tolist(),
-            codec.maybe_times(last), ["{}"] * n, flags.tolist(), strict=True,
+            [link_text if x else None for x in link.tolist()],
+            seen.tolist(),
+            codec.maybe_times(last),
+            ["{}"] * n,
+            flags.tolist(),
+            strict=True,
         )
     )
 
     # -- joins and leaves, member counts per day ---------------------------------------------
     events = [
-        (int(joined[i]), int(users[i]), "join", int(inviter[i]) or None,
-         link_text if link[i] else None)
+        (
+            int(joined[i]),
+            int(users[i]),
+            "join",
+            int(inviter[i]) or None,
+            link_text if link[i] else None,
+        )
         for i in np.flatnonzero(joiner)
     ] + [(int(left[i]), int(users[i]), "leave", None, None) for i in np.flatnonzero(status == 1)]
     events.sort()
@@ -252,9 +321,7 @@ def group_rows(group: int, groups: int, seed: int, codec: Codec, barred: set[int
         i = candidates[0]
         barred.add(int(users[i]))
         when = codec.ts[min(int(joined[i]) + 60, NOW_MIN)]
-        out["blacklist"].append(
-            (ALLIANCE_ID, int(users[i]), "advertising", "{}", 1, chat, when)
-        )
+        out["blacklist"].append((ALLIANCE_ID, int(users[i]), "advertising", "{}", 1, chat, when))
     out["tg_user"] = []
     if group < 10:
         out["tg_user"] = [

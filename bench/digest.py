@@ -50,14 +50,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
 
+from bench._digest_db import database, pg_reachable, prepare
+from bench._digest_report import PARTS, growth, linear_baseline, print_report
 from bench._health_data import ALLIANCE_ID, NOW, TODAY, TZ
 from rules.health import Window, attention_order, compare, compute, needs_attention, tier_counts
 from rules.roles import BEHAVIOUR_BITS, Role, RoleRules
@@ -67,7 +66,6 @@ from storage.health import HealthRepository
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 DEFAULT_JSON = REPO / "bench" / "results" / "digest.json"
-PARTS = ("counts_week", "counts_prev", "counts_month", "metrics", "trend", "other", "roles")
 PEAK_TARGET_MB = 300
 
 
@@ -232,224 +230,6 @@ def run_child(url: str, *, repeat: int = 1, baseline: bool = False) -> dict[str,
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-# -- databases and data (parent process, not timed except for information) -------------------
-
-
-def pg_dsn(url: str, database: str | None = None) -> str:
-    parsed = make_url(url)
-    if database:
-        parsed = parsed.set(database=database)
-    return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def pg_url(url: str, database: str) -> str:
-    return make_url(url).set(database=database).render_as_string(hide_password=False)
-
-
-async def pg_reachable(url: str) -> str | None:
-    """The server's version, or None when it cannot be reached."""
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(pg_dsn(url), timeout=5)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as error:
-        print(f"note: PostgreSQL at {make_url(url).render_as_string()} not reachable ({error});"
-              " skipping it")
-        return None
-    try:
-        return str(await conn.fetchval("SHOW server_version"))
-    finally:
-        await conn.close()
-
-
-@asynccontextmanager
-async def database(kind: str, groups: int, tmp: Path, base_pg: str) -> AsyncIterator[str]:
-    """A fresh, empty database for one size; removed afterwards."""
-    if kind == "sqlite":
-        path = tmp / f"digest_{groups}.db"
-        try:
-            yield f"sqlite+aiosqlite:///{path}"
-        finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return
-    import asyncpg
-
-    name = f"bench_digest_{os.getpid()}_{groups}"
-    admin = await asyncpg.connect(pg_dsn(base_pg))
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield pg_url(base_pg, name)
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
-
-
-def load_sqlite(url: str, groups: int) -> dict[str, int]:
-    from bench._health_data import COLUMNS, Codec, generate
-
-    counts = dict.fromkeys(COLUMNS, 0)
-    conn = sqlite3.connect(make_url(url).database or "", isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=OFF")
-        conn.execute("PRAGMA cache_size=-400000")  # the loader's, not the measured process's
-        conn.execute("BEGIN")
-        for batch in generate(groups, Codec("sqlite")):
-            for table, rows in batch.items():
-                if rows:
-                    columns = COLUMNS[table]
-                    marks = ", ".join("?" * len(columns))
-                    conn.executemany(
-                        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows
-                    )
-                    counts[table] += len(rows)
-        conn.execute("COMMIT")
-        conn.execute("ANALYZE")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        conn.close()
-    return counts
-
-
-async def load_postgres(url: str, groups: int) -> dict[str, int]:
-    import asyncpg
-
-    from bench._health_data import COLUMNS, Codec, generate
-
-    counts = dict.fromkeys(COLUMNS, 0)
-    conn = await asyncpg.connect(pg_dsn(url))
-    try:
-        for batch in generate(groups, Codec("postgresql")):
-            async with conn.transaction():
-                for table, rows in batch.items():
-                    if rows:
-                        await conn.copy_records_to_table(
-                            table, records=rows, columns=list(COLUMNS[table])
-                        )
-                        counts[table] += len(rows)
-        await conn.execute("VACUUM (ANALYZE)")
-    finally:
-        await conn.close()
-    return counts
-
-
-async def database_mb(kind: str, url: str) -> float:
-    if kind == "sqlite":
-        return round(Path(make_url(url).database or "").stat().st_size / 2**20, 1)
-    import asyncpg
-
-    conn = await asyncpg.connect(pg_dsn(url))
-    try:
-        size = await conn.fetchval("SELECT pg_database_size(current_database())")
-    finally:
-        await conn.close()
-    return round(size / 2**20, 1)
-
-
-async def prepare(kind: str, url: str, groups: int) -> dict[str, Any]:
-    """Migrate with the project's migrations, then load and analyze; returns row counts."""
-    from bot import migrate
-
-    started = time.perf_counter()
-    await migrate.upgrade(url)
-    if kind == "sqlite":
-        rows = await asyncio.to_thread(load_sqlite, url, groups)
-    else:
-        rows = await load_postgres(url, groups)
-    return {
-        "rows": rows,
-        "load_seconds": round(time.perf_counter() - started, 1),
-        "database_mb": await database_mb(kind, url),
-    }
-
-
-# -- report -----------------------------------------------------------------------------------
-
-
-def growth(results: list[dict[str, Any]], kind: str, run: str) -> list[dict[str, Any]]:
-    mine = sorted((r for r in results if r["database"] == kind), key=lambda r: r["groups"])
-    out = []
-    for small, big in zip(mine, mine[1:], strict=False):
-        a, b = small[run]["seconds"], big[run]["seconds"]
-        out.append({
-            "database": kind,
-            "run": run,
-            "from": small["groups"],
-            "to": big["groups"],
-            "size_ratio": big["groups"] / small["groups"],
-            "time_ratio": {part: round(b[part] / a[part], 1) if a[part] else None
-                           for part in (*PARTS, "total")},
-        })
-    return out
-
-
-def linear_baseline(results: list[dict[str, Any]], kind: str, run: str) -> list[dict[str, Any]]:
-    mine = sorted((r for r in results if r["database"] == kind), key=lambda r: r["groups"])
-    if not mine:
-        return []
-    base = mine[0]
-    per_group = base[run]["seconds"]["total"] / base["groups"]
-    return [
-        {"database": kind, "run": run, "groups": r["groups"],
-         "linear_seconds": round(per_group * r["groups"], 3),
-         "measured_seconds": r[run]["seconds"]["total"],
-         "measured_over_linear": round(r[run]["seconds"]["total"] / (per_group * r["groups"]), 2)}
-        for r in mine
-    ]
-
-
-def print_report(result: dict[str, Any]) -> None:
-    runs = result["runs"]
-    print()
-    print("rows loaded (not timed):")
-    for r in runs:
-        rows = ", ".join(f"{t} {n:,}" for t, n in r["rows"].items() if n)
-        print(f"  {r['database']:10} {r['groups']:>6,} groups: {rows};"
-              f" load {r['load_seconds']} s, {r['database_mb']:,} MB")
-    head = (f"{'database':10} {'run':5} {'groups':>6} {'activity':>10} "
-            + " ".join(f"{p.replace('counts_', 'cnt '):>9}" for p in PARTS)
-            + f" {'total s':>8} {'us/group':>9} {'peak MB':>8} {'stmts':>5} {'py rows':>8}")
-    print()
-    print("seconds per part of the digest computation:")
-    print(head)
-    for r in runs:
-        for run in ("first", "again"):
-            s = r[run]["seconds"]
-            print(f"{r['database']:10} {run:5} {r['groups']:>6,} {r['rows']['activity']:>10,} "
-                  + " ".join(f"{s[p]:>9.3f}" for p in PARTS)
-                  + f" {s['total']:>8.2f} {s['total'] / r['groups'] * 1e6:>9,.0f}"
-                  f" {r['peak_rss_mb']:>8} {r[run]['statements']:>5}"
-                  f" {r[run]['rows_to_python']:>8,}")
-    print()
-    print("growth, time(bigger) / time(smaller) (linear = the size ratio):")
-    for g in result["growth"]:
-        ratios = "  ".join(
-            f"{p.replace('counts_', 'cnt ')} {v}" for p, v in g["time_ratio"].items()
-        )
-        print(f"  {g['database']:10} {g['run']:5} {g['from']:>6,} -> {g['to']:>6,}"
-              f" (x{g['size_ratio']:.0f}): {ratios}")
-    print()
-    print("against the linear baseline (smallest size's time per group x groups):")
-    for b in result["linear_baseline"]:
-        print(f"  {b['database']:10} {b['run']:5} {b['groups']:>6,}: linear {b['linear_seconds']}"
-              f" s, measured {b['measured_seconds']} s, ratio {b['measured_over_linear']}")
-    print()
-    print("peak RSS of the computing process (target < 300 MB at 10,000 groups):")
-    for r in runs:
-        print(f"  {r['database']:10} {r['groups']:>6,}: peak {r['peak_rss_mb']} MB, baseline"
-              f" {r['baseline_rss_mb']} MB, computation adds"
-              f" {round(r['peak_rss_mb'] - r['baseline_rss_mb'], 1)} MB")
-    for r in runs:
-        if r["groups"] == max(x["groups"] for x in runs if x["database"] == r["database"]):
-            print(f"\nslowest statements, {r['database']} {r['groups']:,} groups, run 'again':")
-            for s in r["again"]["slowest_statements"]:
-                print(f"  {s['seconds']:8.3f} s  {s['rows']:>6} rows  {s['sql'][:110]}")
-
-
 async def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
@@ -467,8 +247,12 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     sizes = sorted(int(s) for s in args.sizes.split(","))
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
-    base_pg = (args.postgres_url or os.environ.get("BENCH_POSTGRES_URL")
-               or os.environ.get("TEST_POSTGRES_URL") or DEFAULT_PG)
+    base_pg = (
+        args.postgres_url
+        or os.environ.get("BENCH_POSTGRES_URL")
+        or os.environ.get("TEST_POSTGRES_URL")
+        or DEFAULT_PG
+    )
     if "+asyncpg" not in base_pg:
         base_pg = base_pg.replace("postgresql://", "postgresql+asyncpg://", 1)
     versions = {"sqlite": sqlite3.sqlite_version}
@@ -486,16 +270,29 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
                 async with database(kind, groups, Path(tmp), base_pg) as url:
                     print(f"{kind}: {groups:,} groups: loading ...", flush=True)
                     loaded = await prepare(kind, url, groups)
-                    print(f"{kind}: {groups:,} groups: {loaded['rows']['activity']:,} activity"
-                          f" rows loaded in {loaded['load_seconds']} s; computing ...", flush=True)
+                    print(
+                        f"{kind}: {groups:,} groups: {loaded['rows']['activity']:,} activity"
+                        f" rows loaded in {loaded['load_seconds']} s; computing ...",
+                        flush=True,
+                    )
                     if baseline_rss is None:
                         baseline_rss = run_child(url, baseline=True)["peak_rss_mb"]
                     figures = run_child(url, repeat=args.repeat)
-                print(f"{kind}: {groups:,} groups: first {figures['first']['seconds']['total']} s,"
-                      f" again {figures['again']['seconds']['total']} s,"
-                      f" peak {figures['peak_rss_mb']} MB", flush=True)
-                runs.append({"database": kind, "groups": groups, **loaded,
-                             "baseline_rss_mb": baseline_rss, **figures})
+                print(
+                    f"{kind}: {groups:,} groups: first {figures['first']['seconds']['total']} s,"
+                    f" again {figures['again']['seconds']['total']} s,"
+                    f" peak {figures['peak_rss_mb']} MB",
+                    flush=True,
+                )
+                runs.append(
+                    {
+                        "database": kind,
+                        "groups": groups,
+                        **loaded,
+                        "baseline_rss_mb": baseline_rss,
+                        **figures,
+                    }
+                )
     result = {
         "benchmark": "digest",
         "question": "digest computation time and memory against the number of groups",
@@ -506,10 +303,13 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         "cpus": os.cpu_count(),
         "runs": runs,
         "growth": [g for k in kinds for run in ("first", "again") for g in growth(runs, k, run)],
-        "linear_baseline": [b for k in kinds for run in ("first", "again")
-                            for b in linear_baseline(runs, k, run)],
-        "targets": {"growth": "time(10 N) / time(N) close to 10",
-                    "peak_rss_mb_at_10000": PEAK_TARGET_MB},
+        "linear_baseline": [
+            b for k in kinds for run in ("first", "again") for b in linear_baseline(runs, k, run)
+        ],
+        "targets": {
+            "growth": "time(10 N) / time(N) close to 10",
+            "peak_rss_mb_at_10000": PEAK_TARGET_MB,
+        },
     }
     print_report(result)
     if args.json:

@@ -43,16 +43,25 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
         chat.members[world.bot.id] = Member(world.bot, "administrator", dict(ADMIN_RIGHTS))
         chats.append(chat)
     async with SandboxServer(world) as server:
-        settings = Settings(_env_file=None, database_url=url, owner_ids=[olga.id],
-                            telegram_api_base_url=server.base_url, default_language="en")
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            owner_ids=[olga.id],
+            telegram_api_base_url=server.base_url,
+            default_language="en",
+        )
         app = build_application(settings, token=TOKEN)
         async with running(app):
             services = app.bot_data
             async with services.sessions() as session:
                 for chat in chats:
                     await ChatRepository(session).upsert(
-                        chat.id, title=chat.title, type="supergroup", status="active",
-                        alliance_id=services.alliance_id)
+                        chat.id,
+                        title=chat.title,
+                        type="supergroup",
+                        status="active",
+                        alliance_id=services.alliance_id,
+                    )
                 await session.commit()
             calls_before = len(world.journal)
             started = time.perf_counter()
@@ -60,8 +69,11 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
             while not all(world.is_banned(spammer, c) for c in chats):
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
-            changing = [c for c in world.journal[calls_before:]
-                        if c.method not in ("getUpdates", "getChatAdministrators", "getMe")]
+            changing = [
+                c
+                for c in world.journal[calls_before:]
+                if c.method not in ("getUpdates", "getChatAdministrators", "getMe")
+            ]
     rate = settings.send_rate_per_second
     by_method: dict[str, int] = {}
     for entry in changing:
@@ -87,9 +99,11 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         result = await run(args.groups, Path(tmp) / "fanout.db")
-    print(f"banned in {result['groups']} groups: {result['calls']} calls in {result['seconds']} s;"
-          f" ideal {result['ideal_seconds']} s; ratio {result['ratio_ideal_over_measured']}"
-          f" (target >= 0.9); 429 answers: {result['answers_429']} (target 0)")
+    print(
+        f"banned in {result['groups']} groups: {result['calls']} calls in {result['seconds']} s;"
+        f" ideal {result['ideal_seconds']} s; ratio {result['ratio_ideal_over_measured']}"
+        f" (target >= 0.9); 429 answers: {result['answers_429']} (target 0)"
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1))
     print(json.dumps(result))

@@ -24,9 +24,9 @@ from telegram.error import TelegramError
 from telegram.ext import CallbackContext
 
 from bot.context import Services
-from handlers.alerts import send_alert
-from handlers.digest import build_digest, build_group_report, local_today, period_changes
-from rules.health import Window, period_alerts
+from handlers.alerts import send_alerts
+from handlers.digest import build_digest, local_today, period_changes, render_group_report
+from rules.health import Window, compute, period_alerts
 from rules.roles import RoleRules
 from rules.schedule import Recurrence, last_due, missed, parse_recurrence
 from storage.groups import ChatRepository
@@ -38,6 +38,10 @@ from storage.schedule import ScheduleRepository
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(hours=12)
+RETRY = timedelta(minutes=10)
+# A job that fires late (a busy loop, the job queue starting after the catch-up was queued) still
+# runs: APScheduler would drop it after 1 s. run_schedule itself refuses a run already made.
+LATE_OK = {"misfire_grace_time": int(GRACE.total_seconds()), "coalesce": True}
 ACTIVITY_KEPT = timedelta(days=180)  # daily counters older than this are deleted
 MEMBER_COUNT_PACE = 0.05  # seconds between getChatMemberCount calls (20 a second)
 # kind -> (default recurrence, paused by default)
@@ -86,7 +90,13 @@ async def start_schedules(services: Services, now: datetime) -> int:
             )
             if skipped is not None:
                 log.info("schedule %s (%s) missed %s: running it now", row.id, row.kind, skipped)
-                services.jobs.run_once(_job, 1, data=row.id, name=f"{job_name(row.id)}:catch-up")
+                services.jobs.run_once(
+                    _job,
+                    1,
+                    data=row.id,
+                    name=f"{job_name(row.id)}:catch-up",
+                    job_kwargs=LATE_OK,
+                )
                 caught_up += 1
     return caught_up
 
@@ -104,12 +114,24 @@ def install(services: Services, row: Schedule, tz: ZoneInfo) -> None:
         days=tuple(sorted((d + 1) % 7 for d in r.weekdays)),  # the job queue counts from Sunday
         data=row.id,
         name=job_name(row.id),
+        job_kwargs=LATE_OK,
     )
 
 
 async def _job(context: CallbackContext[Any, Any, Any, Services]) -> None:
     assert context.job is not None
-    await run_schedule(context.bot_data, int(context.job.data), now=utcnow())  # type: ignore[arg-type]
+    services, schedule_id = context.bot_data, int(context.job.data)  # type: ignore[arg-type]
+    try:
+        await run_schedule(services, schedule_id, now=utcnow())
+    except Exception:  # e.g. a lock conflict with a batch: try the occurrence again later
+        log.exception("schedule %s failed; retrying in %s", schedule_id, RETRY)
+        services.jobs.run_once(
+            _job,
+            RETRY,
+            data=schedule_id,
+            name=f"{job_name(schedule_id)}:retry",
+            job_kwargs=LATE_OK,
+        )
 
 
 async def run_schedule(services: Services, schedule_id: int, *, now: datetime) -> bool:
@@ -130,7 +152,9 @@ async def run_schedule(services: Services, schedule_id: int, *, now: datetime) -
         alliance = await session.get(Alliance, alliance_id)
         if row is None or alliance is None or (row.last_run_at and row.last_run_at >= due):
             return False
-        await RUNNERS[row.kind](services, session, alliance, row, now)
+        # the occurrence served sets the day reported: a catch-up after midnight reports the
+        # day it was due for
+        await RUNNERS[row.kind](services, session, alliance, row, due)
         row.last_run_at = due
         await session.commit()
     services.executor.wake()
@@ -207,16 +231,22 @@ async def _weekly_digest(*args: Any) -> None:
 async def _group_report(
     services: Services, session: AsyncSession, alliance: Alliance, row: Schedule, now: datetime
 ) -> None:
+    """The week's report inside every group: a few statements for all groups together."""
     tz = timezone_of(row, alliance)
-    end = local_today(alliance, now)
+    window = Window.ending(local_today(alliance, now), 7)
+    rules = services.settings.tier_rules
+    repo = HealthRepository(session)
+    chats = {c.id: c for c in await ChatRepository(session).list_active(alliance.id)}
+    tops = await repo.top_contributors_by_group(alliance.id, window)
     outbox = OutboxRepository(session)
-    for chat in await ChatRepository(session).list_active(alliance.id):
+    for counts in await repo.group_counts(alliance.id, window, tz):
+        chat = chats.get(counts.chat_id)
+        if chat is None:
+            continue
         lang = chat.language or alliance.language
-        text = await build_group_report(
-            session, lang, alliance.id, chat.id, tz, end=end, title=chat.title
-        )
-        if text:
-            await outbox.add("send_message", chat.id, {"text": text, "parse_mode": "HTML"})
+        metrics = compute(counts, window, rules)
+        text = render_group_report(lang, chat.title, metrics, tops.get(chat.id, []))
+        await outbox.add("send_message", chat.id, {"text": text, "parse_mode": "HTML"})
 
 
 async def _upkeep(
@@ -229,14 +259,13 @@ async def _upkeep(
         alliance.id, today, tz, now, RoleRules()
     )
     log.info("alliance %s: roles of %s members changed", alliance.id, changed)
-    await HealthRepository(session).prune_activity(today - ACTIVITY_KEPT)
+    await HealthRepository(session).prune_activity(alliance.id, today - ACTIVITY_KEPT)
     yesterday = today - timedelta(days=1)
     rules = services.settings.tier_rules
     changes, chats = await period_changes(session, alliance, Window.ending(yesterday, 7), rules)
-    for change in changes:
-        for alert in period_alerts(change, rules):
-            title = chats[alert.chat_id].title if alert.chat_id in chats else str(alert.chat_id)
-            await send_alert(session, alliance, title, alert, now=now)
+    alerts = [alert for change in changes for alert in period_alerts(change, rules)]
+    titles = {chat_id: chat.title for chat_id, chat in chats.items()}
+    await send_alerts(session, alliance, titles, alerts, now=now)
 
 
 async def member_count_job(context: CallbackContext[Any, Any, Any, Services]) -> None:

@@ -7,6 +7,7 @@ slot in the same transaction and queues the message to every owner of the allian
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import tr
 from rules.health import Alert, AlertKind
+from rules.paging import split_message
 from rules.roles import Role
 from storage.models import Alliance
 from storage.outbox import OutboxRepository
@@ -87,11 +89,31 @@ async def send_alert(
 ) -> int:
     """Queue the alert to every owner unless one of its kind went out for the group today;
     returns the number of messages queued."""
+    return await send_alerts(session, alliance, {alert.chat_id: title}, [alert], now=now)
+
+
+async def send_alerts(
+    session: AsyncSession,
+    alliance: Alliance,
+    titles: Mapping[int, str],
+    alerts: Sequence[Alert],
+    *,
+    now: datetime,
+) -> int:
+    """Queue the alerts not yet sent today (per group and kind) as one message per owner, split
+    under Telegram's limit; returns the number of messages queued."""
     day = now.astimezone(ZoneInfo(alliance.timezone)).date()
-    if not await AlertRepository(session).claim(alert.chat_id, alert.kind, day, at=now):
+    claims = AlertRepository(session)
+    lines = [
+        render_alert(alliance.language, titles.get(a.chat_id, str(a.chat_id)), a)
+        for a in alerts
+        if await claims.claim(a.chat_id, a.kind, day, at=now)
+    ]
+    if not lines:
         return 0
-    text = render_alert(alliance.language, title, alert)
     outbox = OutboxRepository(session)
+    parts = split_message("\n\n".join(lines))
     for owner_id in alliance.owner_ids:
-        await outbox.add("send_message", owner_id, {"text": text})
-    return len(alliance.owner_ids)
+        for part in parts:
+            await outbox.add("send_message", owner_id, {"text": part})
+    return len(alliance.owner_ids) * len(parts)

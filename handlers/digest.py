@@ -1,7 +1,7 @@
 """The owners' digest and the groups' weekly report: figures from storage, judgement from rules,
 text for a phone, a chart, and a CSV when the groups are many.
 
-One function builds each (`build_digest`, `build_group_report`); the scheduled jobs and the
+One function builds each (`build_digest`, `render_group_report`); the scheduled jobs and the
 /digest, /groups and /stats commands all use them, so what an owner reads on demand is what the
 schedule sends.
 """
@@ -38,9 +38,8 @@ from rules.health import (
 )
 from rules.paging import split_message
 from rules.roles import Role
-from storage.groups import upsert
-from storage.health import ChatRow, HealthRepository
-from storage.models import Alliance, GroupPeriod
+from storage.health import Bounds, ChatRow, HealthRepository, Person
+from storage.models import Alliance
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
 TIER_MARK = {Tier.HIGH: "🟢", Tier.GENERAL: "🟡", Tier.INACTIVE: "🔴"}
@@ -63,12 +62,14 @@ async def period_changes(
     repo = HealthRepository(session)
     now = [compute(c, window, rules) for c in await repo.group_counts(alliance.id, window, tz)]
     previous = window.previous()
+    chats = {c.id: c for c in await repo.chats(alliance.id)}
+    # a group has a previous period when the bot served it through the whole of it
+    served_from = Bounds.of(previous, tz).start
     before = {
         c.chat_id: compute(c, previous, rules)
         for c in await repo.group_counts(alliance.id, previous, tz)
-        if c.messages or c.joins or c.leaves
+        if c.chat_id in chats and chats[c.chat_id].since <= served_from
     }
-    chats = {c.id: c for c in await repo.chats(alliance.id)}
     return attention_order(compare(now, before), rules), chats
 
 
@@ -90,8 +91,6 @@ async def build_digest(
     window = Window.ending(end, PERIOD_DAYS[period])
     repo = HealthRepository(session)
     changes, chats = await period_changes(session, alliance, window, rules)
-    if keep:  # the scheduled digests write the tier history; asking now does not
-        await _keep_periods(session, period, window, [c.now for c in changes])
     title = tr(lang, "📊 Daily digest {day}", day=window.end.isoformat())
     if period != "day":
         title = tr(
@@ -101,7 +100,7 @@ async def build_digest(
             end=window.end.isoformat(),
         )
     lines = [f"<b>{html.escape(title)}</b>", *_overview(lang, changes), ""]
-    lines += _group_lines(lang, changes, chats, rules)
+    lines += group_lines(lang, changes, chats, rules)
     departed = await repo.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
     if departed:
         lines += ["", "<b>" + tr(lang, "Core members and influencers who left") + "</b>"]
@@ -153,6 +152,8 @@ async def build_digest(
         )
     if len(changes) > LIST_LIMIT:
         digest.csv = groups_csv(changes, chats, rules)
+    if keep:  # the scheduled digests write the tier history; asking now does not
+        await repo.keep_periods(period, window.start, [c.now for c in changes])
     return digest
 
 
@@ -223,7 +224,7 @@ def group_line(lang: str, change: Change, title: str, rules: TierRules = DEFAULT
     return line
 
 
-def _group_lines(
+def group_lines(
     lang: str, changes: list[Change], chats: dict[int, ChatRow], rules: TierRules
 ) -> list[str]:
     def title(change: Change) -> str:
@@ -359,29 +360,6 @@ def groups_csv(
     return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet apps read Chinese titles
 
 
-async def _keep_periods(
-    session: AsyncSession, period: str, window: Window, metrics: list[GroupMetrics]
-) -> None:
-    """Record each group's figures and tier for the period (the weekly tier history)."""
-    for m in metrics:
-        values = {
-            "members": m.members,
-            "active_members": m.active_members,
-            "active_ratio": m.active_ratio,
-            "exit_rate": m.exit_rate,
-            "joins": m.joins,
-            "leaves": m.leaves,
-            "messages": m.messages,
-            "tier": m.tier.value,
-        }
-        stmt = upsert(session, GroupPeriod).values(
-            chat_id=m.chat_id, period=period, start=window.start, **values
-        )
-        await session.execute(
-            stmt.on_conflict_do_update(index_elements=["chat_id", "period", "start"], set_=values)
-        )
-
-
 async def group_metrics(
     session: AsyncSession,
     alliance_id: int,
@@ -394,22 +372,8 @@ async def group_metrics(
     return compute(found[0], window, rules) if found else None
 
 
-async def build_group_report(
-    session: AsyncSession,
-    lang: str,
-    alliance_id: int,
-    chat_id: int,
-    tz: ZoneInfo,
-    *,
-    end: date,
-    title: str,
-) -> str | None:
+def render_group_report(lang: str, title: str, m: GroupMetrics, top: list[Person]) -> str:
     """A group's own week: its numbers, and thanks to its top contributors."""
-    window = Window.ending(end, 7)
-    repo = HealthRepository(session)
-    m = await group_metrics(session, alliance_id, chat_id, tz, window)
-    if m is None:
-        return None
     lines = [
         "<b>" + tr(lang, "📈 This week in {group}", group=html.escape(title)) + "</b>",
         tr(
@@ -422,7 +386,6 @@ async def build_group_report(
             joins=m.joins,
         ),
     ]
-    top = await repo.top_contributors(chat_id, window, limit=5)
     if top:
         lines += ["", tr(lang, "Thank you to this week's most active members:")]
         medals = ["🥇", "🥈", "🥉", "4.", "5."]
@@ -434,7 +397,7 @@ async def build_group_report(
                 name=html.escape(p.name),
                 count=p.count,
             )
-            for i, p in enumerate(top)
+            for i, p in enumerate(top[: len(medals)])
         ]
     return "\n".join(lines)
 

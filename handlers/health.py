@@ -17,9 +17,11 @@ from handlers import commands
 from handlers.alerts import percent, tier_name
 from handlers.commands import admin_command, reply, usage
 from handlers.digest import (
+    LIST_LIMIT,
     build_digest,
-    group_line,
+    group_lines,
     group_metrics,
+    groups_csv,
     local_today,
     per_day,
     period_changes,
@@ -65,6 +67,7 @@ STAGE_NAMES = {
     "participating": N_("participating"),
     "left": N_("left"),
 }
+WEEKLY_KINDS = ("digest_weekly", "group_report")
 SCHEDULE_WORDS = {"daily": "digest_daily", "weekly": "digest_weekly", "report": "group_report"}
 SCHEDULE_NAMES = {
     "digest_daily": N_("Daily digest"),
@@ -317,19 +320,13 @@ async def cmd_groups(update: Update, context: BotContext) -> None:
     if not changes:
         await reply(update, context, tr(lang, "I am not in any of your groups yet."))
         return
-    lines = [tr(lang, "<b>Your groups, last 7 days</b>")]
-    lines += [
-        group_line(
-            lang,
-            c,
-            chats[c.now.chat_id].title if c.now.chat_id in chats else str(c.now.chat_id),
-            rules,
-        )
-        for c in changes
-    ]
+    lines = [tr(lang, "<b>Your groups, last 7 days</b>"), *group_lines(lang, changes, chats, rules)]
     chat_id = update.effective_chat.id if update.effective_chat else alliance.owner_ids[0]
-    for part in split_message("\n".join(lines)):
-        await context.uow.queue("send_message", chat_id, {"text": part, "parse_mode": "HTML"})
+    table = groups_csv(changes, chats, rules) if len(changes) > LIST_LIMIT else None
+    await queue_digest_to(
+        context.uow.session, [chat_id], split_message("\n".join(lines)), None, table, ""
+    )
+    context.uow.queued += 1
 
 
 async def cmd_digest(update: Update, context: BotContext) -> None:
@@ -347,7 +344,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
         alliance,
         period=period,
         today=local_today(alliance, utcnow()),
-        include_today=True,
+        include_today=period == "week",  # a day so far is no day: the daily one is yesterday
         rules=context.services.settings.tier_rules,
     )
     caption = html.unescape(
@@ -373,7 +370,7 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
         if word in ("timezone", "tz", "时区"):
             try:
                 ZoneInfo(rest)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # "Asia" is a folder
                 await usage(
                     update,
                     context,
@@ -397,7 +394,7 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
                 row.paused = False
             else:
                 try:
-                    row.recurrence = format_recurrence(parse_recurrence(rest))
+                    recurrence = parse_recurrence(rest)
                 except ScheduleError:
                     problem = tr(
                         lang,
@@ -406,6 +403,14 @@ async def cmd_schedule(update: Update, context: BotContext) -> None:
                     )
                     await usage(update, context, "schedule", problem)
                     return
+                if kind in WEEKLY_KINDS and recurrence.is_daily:
+                    problem = tr(
+                        lang,
+                        "A weekly schedule needs its day, e.g. “mon 09:00” or “每周一 09:00”.",
+                    )
+                    await usage(update, context, "schedule", problem)
+                    return
+                row.recurrence = format_recurrence(recurrence)
                 row.paused = False
         else:
             await usage(update, context, "schedule")

@@ -98,8 +98,8 @@ async def on_left_member(update: Update, context: BotContext) -> None:
 async def alert_if_notable(context: BotContext, member: Member | None, name: str) -> None:
     """A core member or an influencer (as of the last daily count) left: tell the owners."""
     chat = context.uow.chat
-    if member is None or chat is None or chat.alliance_id is None:
-        return
+    if member is None or chat is None or chat.alliance_id is None or member.status == "kicked":
+        return  # a ban is the admins' own decision, not a loss to report
     notable = [r for r in (Role.CORE, Role.INFLUENCER) if r in from_bits(member.role_flags)]
     if not notable:
         return

@@ -93,7 +93,13 @@ async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[st
         await uow.queue("send_message", chat.id, {"text": text})
         await _log(uow, change, "bot_joined")
         # the member count is a Bot API read: made by a job, after this transaction
-        services.jobs.run_once(member_count_job, 2, data=chat.id, name=f"member-count:{chat.id}")
+        services.jobs.run_once(
+            member_count_job,
+            2,
+            data=chat.id,
+            name=f"member-count:{chat.id}",
+            job_kwargs={"misfire_grace_time": 3600},
+        )
     elif decision is Admission.AWAIT_APPROVAL:
         await chats.upsert(chat.id, status="pending", alliance_id=None, **fields)
         await uow.queue(

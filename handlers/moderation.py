@@ -59,7 +59,14 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         exempt = user.id in policy.approved_users or await _is_admin(context, chat.id, user.id)
         if exempt:
             verdict = Verdict("allow", verdict.score, verdict.probability, verdict.reasons)
-    if update.message is not None:  # an edit is not another message
+    # Activity is people's messages that stay: not an edit (not another message), not an ad
+    # being removed, not a bot or a post made as a channel.
+    if (
+        update.message is not None
+        and verdict.action in ("allow", "flag")
+        and not user.is_bot
+        and message.sender_chat is None
+    ):
         context.services.activity.note_message(
             chat.id,
             user.id,

@@ -7,15 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import cast
 
-from sqlalchemy import Table, func
+from sqlalchemy import func
 
-from storage.groups import Repository, upsert
+from storage.groups import Repository, table_of, upsert
 from storage.models import (
     Activity,
     ActivityReply,
-    Base,
     Member,
     ProcessedUpdate,
     TgUser,
@@ -62,17 +60,11 @@ class SeenUser:
     language_code: str | None
 
 
-def _table(model: type[Base]) -> Table:
-    """The model's table: batches go through Core, one statement run for all rows
-    (executemany), without the ORM's per-row bookkeeping."""
-    return cast(Table, model.__table__)
-
-
 class ActivityRepository(Repository):
     async def add_member_counts(self, counts: Sequence[MemberCount]) -> None:
         if not counts:
             return
-        table = _table(Member)
+        table = table_of(Member)
         stmt = upsert(self.session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=["chat_id", "user_id"],
@@ -94,7 +86,8 @@ class ActivityRepository(Repository):
                 "roles": {},
                 "role_flags": 0,
             }
-            for c in counts
+            # in key order, so that concurrent writers lock member rows in one order
+            for c in sorted(counts, key=lambda c: (c.chat_id, c.user_id))
         ]
         await self.session.execute(stmt, rows)
 
@@ -102,7 +95,7 @@ class ActivityRepository(Repository):
         if not users:
             return
         now = utcnow()
-        stmt = upsert(self.session, _table(TgUser))
+        stmt = upsert(self.session, table_of(TgUser))
         changed = ("first_name", "last_name", "username", "is_bot", "language_code")
         stmt = stmt.on_conflict_do_update(
             index_elements=["id"], set_={k: stmt.excluded[k] for k in (*changed, "updated_at")}
@@ -126,7 +119,7 @@ class ActivityRepository(Repository):
         if not update_ids:
             return
         now = utcnow()
-        stmt = upsert(self.session, _table(ProcessedUpdate))
+        stmt = upsert(self.session, table_of(ProcessedUpdate))
         stmt = stmt.on_conflict_do_nothing(index_elements=["update_id"])
         await self.session.execute(stmt, [{"update_id": u, "at": now} for u in update_ids])
 
@@ -157,7 +150,7 @@ class ActivityRepository(Repository):
         once and run for all rows (executemany)."""
         if not rows:
             return
-        table = _table(model)  # Core: no per-row ORM bookkeeping
+        table = table_of(model)  # Core: no per-row ORM bookkeeping
         stmt = upsert(self.session, table)
         stmt = stmt.on_conflict_do_update(
             index_elements=list(keys),

@@ -6,7 +6,7 @@ Repositories flush, never commit: the caller owns the unit of work (one update o
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -33,6 +33,12 @@ def upsert(session: AsyncSession, table: type[Base] | Table) -> Any:
     if session.bind.dialect.name == "postgresql":
         return pg_insert(table)
     return sqlite_insert(table)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, for batches written through Core: one statement run for all rows
+    (executemany), without the ORM's per-row bookkeeping."""
+    return cast(Table, model.__table__)
 
 
 class Repository:
@@ -199,12 +205,13 @@ class MemberRepository(Repository):
             member = Member(chat_id=chat_id, user_id=user_id, first_seen=at)
             self.session.add(member)
         if departed or member.left_at is None:
-            self.session.add(MemberEvent(chat_id=chat_id, user_id=user_id, at=at, kind="leave"))
+            # a ban is not an exit: the exit rate counts members who chose to go
+            kind = "ban" if status == "kicked" else "leave"
+            self.session.add(MemberEvent(chat_id=chat_id, user_id=user_id, at=at, kind=kind))
         member.status = status
         member.left_at = at
         await self.session.flush()
         return member if departed else None
-
 
     async def history(self, chat_id: int, user_id: int, *, limit: int) -> list[MemberEvent]:
         """The member's latest joins and leaves in a chat, newest first."""

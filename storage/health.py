@@ -29,15 +29,16 @@ from sqlalchemy import (
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
 
-from rules.health import GroupCounts, Window
+from rules.health import GroupCounts, GroupMetrics, Window
 from rules.roles import BEHAVIOUR_BITS, MemberActivity, Role, RoleRules
-from storage.groups import PRESENT, Repository, upsert
+from storage.groups import PRESENT, Repository, table_of, upsert
 from storage.models import (
     Activity,
     ActivityReply,
     BlacklistEntry,
     Chat,
     ChatDay,
+    GroupPeriod,
     Member,
     MemberEvent,
     ModerationLog,
@@ -65,6 +66,7 @@ class ChatRow:
     id: int
     title: str
     member_count: int | None
+    since: datetime  # when the bot started serving the group
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,13 @@ class HealthRepository(Repository):
         return query if chat_id is None else query.where(Chat.id == chat_id)
 
     async def chats(self, alliance_id: int, chat_id: int | None = None) -> list[ChatRow]:
-        query = select(Chat.id, Chat.title, Chat.member_count).where(
+        query = select(Chat.id, Chat.title, Chat.member_count, Chat.created_at).where(
             Chat.alliance_id == alliance_id, Chat.status == "active"
         )
         if chat_id is not None:
             query = query.where(Chat.id == chat_id)
         rows = await self.session.execute(query.order_by(Chat.id))
-        return [ChatRow(r.id, r.title, r.member_count) for r in rows]
+        return [ChatRow(r.id, r.title, r.member_count, r.created_at) for r in rows]
 
     async def group_counts(
         self,
@@ -166,7 +168,11 @@ class HealthRepository(Repository):
                 Activity.user_id,
                 func.sum(Activity.messages).label("m"),
             )
-            .where(Activity.chat_id.in_(chats), Activity.day.between(window.start, window.end))
+            .where(
+                Activity.chat_id.in_(chats),
+                Activity.day.between(window.start, window.end),
+                Activity.messages > 0,
+            )
             .group_by(Activity.chat_id, Activity.user_id)
             .subquery()
         )
@@ -235,6 +241,7 @@ class HealthRepository(Repository):
             .where(
                 Activity.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
                 Activity.day.between(window.start, window.end),
+                Activity.messages > 0,
             )
             .group_by(Activity.day)
             .order_by(Activity.day)
@@ -244,16 +251,52 @@ class HealthRepository(Repository):
         return [by_day.get(day, TrendRow(day, 0, 0)) for day in days]
 
     async def top_contributors(self, chat_id: int, window: Window, limit: int = 5) -> list[Person]:
-        total = func.sum(Activity.messages).label("total")
-        rows = await self.session.execute(
-            select(Activity.user_id, total, TgUser.first_name, TgUser.username)
-            .outerjoin(TgUser, TgUser.id == Activity.user_id)
-            .where(Activity.chat_id == chat_id, Activity.day.between(window.start, window.end))
-            .group_by(Activity.user_id, TgUser.first_name, TgUser.username)
-            .order_by(total.desc(), Activity.user_id)
-            .limit(limit)
+        found = await self._top(Activity.chat_id == chat_id, window, limit)
+        return found.get(chat_id, [])
+
+    async def top_contributors_by_group(
+        self, alliance_id: int, window: Window, limit: int = 5
+    ) -> dict[int, list[Person]]:
+        """Every group's most active members, in one statement."""
+        return await self._top(
+            Activity.chat_id.in_(self._chats(alliance_id).scalar_subquery()), window, limit
         )
-        return [Person(r[0], _name(r[2], r[3], r[0]), int(r[1])) for r in rows]
+
+    async def _top(
+        self, which: ColumnElement[bool], window: Window, limit: int
+    ) -> dict[int, list[Person]]:
+        total = func.sum(Activity.messages).label("total")
+        per_member = (
+            select(Activity.chat_id, Activity.user_id, total)
+            .where(which, Activity.day.between(window.start, window.end), Activity.messages > 0)
+            .group_by(Activity.chat_id, Activity.user_id)
+            .subquery()
+        )
+        rank = (
+            func.row_number()
+            .over(
+                partition_by=per_member.c.chat_id,
+                order_by=(per_member.c.total.desc(), per_member.c.user_id),
+            )
+            .label("rank")
+        )
+        ranked = select(per_member, rank).subquery()
+        rows = await self.session.execute(
+            select(
+                ranked.c.chat_id,
+                ranked.c.user_id,
+                ranked.c.total,
+                TgUser.first_name,
+                TgUser.username,
+            )
+            .outerjoin(TgUser, TgUser.id == ranked.c.user_id)
+            .where(ranked.c.rank <= limit)
+            .order_by(ranked.c.chat_id, ranked.c.rank)
+        )
+        found: dict[int, list[Person]] = {}
+        for r in rows:
+            found.setdefault(r[0], []).append(Person(r[1], _name(r[3], r[4], r[1]), int(r[2])))
+        return found
 
     async def top_inviters(
         self, alliance_id: int, tz: ZoneInfo, window: Window, limit: int = 5
@@ -361,11 +404,39 @@ class HealthRepository(Repository):
         if chat is not None:
             chat.member_count = count
 
-    async def prune_activity(self, before: date) -> int:
-        """Forget daily counters older than `before` (joins and leaves are kept)."""
+    async def keep_periods(self, period: str, start: date, metrics: Sequence[GroupMetrics]) -> None:
+        """Record each group's figures and tier for a period (the weekly tier history), in one
+        statement for all groups."""
+        if not metrics:
+            return
+        figures = ("members", "active_members", "active_ratio", "exit_rate", "joins", "leaves")
+        stmt = upsert(self.session, table_of(GroupPeriod))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["chat_id", "period", "start"],
+            set_={name: stmt.excluded[name] for name in (*figures, "messages", "tier")},
+        )
+        rows = [
+            {
+                "chat_id": m.chat_id,
+                "period": period,
+                "start": start,
+                **{name: getattr(m, name) for name in figures},
+                "messages": m.messages,
+                "tier": m.tier.value,
+            }
+            for m in metrics
+        ]
+        await self.session.execute(stmt, rows)
+
+    async def prune_activity(self, alliance_id: int, before: date) -> int:
+        """Forget the alliance's daily counters older than `before` (joins and leaves are kept).
+        By group, so each deletion is a range of the primary key (chat_id, day, ...)."""
         removed = 0
+        chats = self._chats(alliance_id).scalar_subquery()
         for model in (Activity, ActivityReply):
-            result = await self.session.execute(delete(model).where(model.day < before))
+            result = await self.session.execute(
+                delete(model).where(model.chat_id.in_(chats), model.day < before)
+            )
             removed += int(getattr(result, "rowcount", 0) or 0)
         return removed
 
@@ -378,7 +449,7 @@ class HealthRepository(Repository):
         the number of members whose roles changed."""
         window = Window.ending(today, rules.window_days)
         chats = self._chats(alliance_id).scalar_subquery()
-        in_window = Activity.day.between(window.start, window.end)
+        in_window = and_(Activity.day.between(window.start, window.end), Activity.messages > 0)
         act = (
             select(
                 Activity.chat_id,
@@ -481,6 +552,7 @@ class HealthRepository(Repository):
                     Activity.chat_id == chat_id,
                     Activity.user_id == user_id,
                     Activity.day.between(window.start, window.end),
+                    Activity.messages > 0,
                 )
             )
         ).one()

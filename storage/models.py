@@ -292,7 +292,7 @@ class MemberEvent(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger)
     user_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(default=utcnow)
-    kind: Mapped[str] = mapped_column(String(8))  # join | leave
+    kind: Mapped[str] = mapped_column(String(8))  # join | leave | ban
     inviter_id: Mapped[int | None] = mapped_column(BigInteger)
     invite_link: Mapped[str | None] = mapped_column(String(255))
 

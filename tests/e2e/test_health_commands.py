@@ -75,7 +75,11 @@ async def test_schedule_changes_are_stored_and_installed(env):
     world.private("olga", "/schedule daily 25:00")
     await env.wait_private("olga", "could not read “25:00”")
     world.private("olga", "/schedule timezone Mars/Olympus")
-    await env.wait_private("olga", "Unknown time zone")
+    await env.wait_private("olga", "Unknown time zone “Mars/Olympus”")
+    world.private("olga", "/schedule timezone Asia")  # a folder of zones, not a zone
+    await env.wait_private("olga", "Unknown time zone “Asia”")
+    world.private("olga", "/schedule weekly 09:00")
+    await env.wait_private("olga", "A weekly schedule needs its day")
     world.private("olga", "/schedule report 每周日 20:00")
     await env.wait_private("olga", "Weekly report in each group: sun 20:00")
     world.private("adam", "/schedule")
@@ -100,7 +104,11 @@ async def test_weekly_report_inside_each_group_thanks_top_contributors(env):
     await env.app.bot_data.activity.flush()
     async with env.session() as session:
         row = await session.scalar(select(Schedule).where(Schedule.kind == "group_report"))
-        await session.execute(update(Schedule).where(Schedule.id == row.id).values(paused=False))
+        await session.execute(  # due today (after midnight), so the week ends today
+            update(Schedule)
+            .where(Schedule.id == row.id)
+            .values(paused=False, recurrence="daily 00:00")
+        )
         await session.commit()
     assert await run_schedule(env.app.bot_data, row.id, now=utcnow())
     report = await env.wait_bot_says(g1, "This week in Club 1")
@@ -127,3 +135,15 @@ async def test_an_ad_wave_alerts_the_owner_once(env):
     await env.settle()
     waves = [m for m in env.world.private_messages_to("olga") if "ad wave" in m.text]
     assert len(waves) == 1
+
+
+async def test_removed_ads_and_bots_are_not_activity(env):
+    world, g1 = env.world, env.groups["g1"]
+    world.join(env.user("amy"), g1)
+    world.join(env.user("spam"), g1)
+    await env.settle()
+    await env.say("amy", g1, "see you at the meetup")
+    ad = await env.say("spam", g1, "兼职日结 300-500，加薇 kk20931 私聊，名额有限")
+    await env.wait_for(lambda: env.deleted(g1, ad), timeout=15)
+    rows = {r.user_id: r.messages for r in await _rows(env, Activity)}
+    assert rows == {env.users["amy"].id: 1}

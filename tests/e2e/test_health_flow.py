@@ -55,6 +55,11 @@ async def test_week_of_activity_becomes_weekly_digest_with_tiers_and_chart(env):
     services = env.app.bot_data
     assert await run_schedule(services, await _schedule_id(env, "upkeep"), now=utcnow())
     weekly = await _schedule_id(env, "digest_weekly")
+    async with env.session() as session:  # due today at midnight: the week is the 7 days before
+        await session.execute(
+            update(Schedule).where(Schedule.id == weekly).values(recurrence="daily 00:00")
+        )
+        await session.commit()
     assert await run_schedule(services, weekly, now=utcnow())
     assert not await run_schedule(services, weekly, now=utcnow()), "one occurrence, one digest"
 
@@ -95,6 +100,7 @@ async def test_core_member_leaving_alerts_the_owner_once(env):
     world.set_time_offset(-20 * DAY)
     world.join(env.user("carol"), g1)
     world.join(env.user("dave"), g1)
+    world.join(env.user("dave"), env.groups["g2"])
     await env.settle()
     for day in range(20, 0, -1):
         world.set_time_offset(-day * DAY)
@@ -114,7 +120,7 @@ async def test_core_member_leaving_alerts_the_owner_once(env):
     assert "Carol" in alert and "core member" in alert
     world.join(env.user("carol"), g1)
     world.leave("carol", g1)
-    world.leave("dave", g1)  # a lurker: no alert
+    world.leave("dave", env.groups["g2"])  # a lurker, where nobody left yet: no alert
     await env.settle()
     await settle(world)
     alerts = [m for m in world.private_messages_to("olga") if "left the group" in m.text]

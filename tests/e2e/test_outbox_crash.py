@@ -26,8 +26,11 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _start(db_url: str, base_url: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, str(REPO / "tests" / "drain_outbox.py"), db_url, base_url],
-                            cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "drain_outbox.py"), db_url, base_url],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
 
 
 async def test_outbox_survives_kill_9_mid_drain(app_db_url, monkeypatch):

@@ -15,7 +15,12 @@ def test_scenario_passes(name, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "sandbox", "--script", str(REPO / "scenarios" / name)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "0 failure(s)" in proc.stdout
@@ -24,11 +29,18 @@ def test_scenario_passes(name, tmp_path):
 
 def test_scenario_failing_expectation_exits_non_zero(tmp_path):
     script = tmp_path / "bad.txt"
-    script.write_text("owner olga\ngroup g1 Club owner olga\nolga adds bot to g1\n"
-                      "expect bot said in g1 \"no such words\"\n", encoding="utf-8")
+    script.write_text(
+        "owner olga\ngroup g1 Club owner olga\nolga adds bot to g1\n"
+        'expect bot said in g1 "no such words"\n',
+        encoding="utf-8",
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "bot", "sandbox", "--script", str(script)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
     )
     assert proc.returncode == 1 and "FAIL line 4" in proc.stdout
 
@@ -36,8 +48,13 @@ def test_scenario_failing_expectation_exits_non_zero(tmp_path):
 def test_make_run_without_token_starts_the_sandbox(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], cwd=tmp_path, env=env, input="alice@g1: hello\nquit\n",
-        capture_output=True, text=True, timeout=180,
+        [sys.executable, "-m", "bot", "run"],
+        cwd=tmp_path,
+        env=env,
+        input="alice@g1: hello\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert "BOT_TOKEN is not set: starting the local sandbox" in proc.stdout
     assert "alice: hello" in proc.stdout

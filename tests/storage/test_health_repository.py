@@ -124,7 +124,7 @@ async def test_health_roles_in_sql_match_the_pure_rules(sessions):
             alliance.id, TZ, Window.ending(TODAY, 7), [Role.CORE, Role.INFLUENCER]
         )
         assert [(p.user_id, p.chat_id) for p in left] == [(101, G1)], "a core member who left"
-        pruned = await HealthRepository(s).prune_activity(TODAY - timedelta(days=16))
+        pruned = await HealthRepository(s).prune_activity(alliance.id, TODAY - timedelta(days=16))
         assert pruned == 3 + 3  # days 17..19 ago of members 101 and 107
 
 
@@ -133,6 +133,13 @@ async def test_health_group_counts_and_metrics(sessions):
         alliance = await _setup(s)
         await _members(s)
         health = HealthRepository(s)
+        # a member who only received a reaction, and one banned this week: neither is
+        # active, and a ban is not an exit
+        await ActivityRepository(s).add_days([DayCount(G1, TODAY, 555, reactions_received=2)])
+        await MemberRepository(s).record_join(
+            G1, 556, at=at(TODAY - timedelta(days=30)), invited_by=None, invite_link=None
+        )
+        await MemberRepository(s).record_leave(G1, 556, at=at(TODAY), status="kicked")
         await health.record_member_count(G1, TODAY, 40)
         await health.record_member_count(G1, TODAY - timedelta(days=7), 38)
         await s.commit()
