@@ -62,6 +62,8 @@ from rules.health import Window, attention_order, compare, compute, needs_attent
 from rules.roles import BEHAVIOUR_BITS, Role, RoleRules
 from storage.db import SessionFactory, create_engine, create_session_factory
 from storage.health import HealthRepository
+from storage.people import PeopleRepository
+from storage.roles import RoleRepository
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -123,11 +125,15 @@ async def digest(factory: SessionFactory, statements: Statements) -> dict[str, A
         lap("trend")
         # departed() reads the roles as last computed, and recompute_roles() writes 0 for those
         # who are gone: it has to come first.
-        inviters = await repo.top_inviters(ALLIANCE_ID, TZ, week)
-        departed = await repo.departed(ALLIANCE_ID, TZ, week, [Role.CORE, Role.INFLUENCER])
+        inviters = await PeopleRepository(session).top_inviters(ALLIANCE_ID, TZ, week)
+        departed = await PeopleRepository(session).departed(
+            ALLIANCE_ID, TZ, week, [Role.CORE, Role.INFLUENCER]
+        )
         moderation = await repo.moderation(ALLIANCE_ID, TZ, week)
         lap("other")
-        changed = await repo.recompute_roles(ALLIANCE_ID, TODAY, TZ, NOW, RoleRules())
+        changed = await RoleRepository(session).recompute_roles(
+            ALLIANCE_ID, TODAY, TZ, NOW, RoleRules()
+        )
         await session.commit()
         lap("roles")
     total = time.perf_counter() - started

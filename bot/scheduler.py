@@ -33,6 +33,8 @@ from storage.groups import ChatRepository
 from storage.health import HealthRepository
 from storage.models import Alliance, Chat, Schedule, utcnow
 from storage.outbox import OutboxRepository
+from storage.people import PeopleRepository
+from storage.roles import RoleRepository
 from storage.schedule import ScheduleRepository
 
 log = logging.getLogger(__name__)
@@ -237,7 +239,7 @@ async def _group_report(
     rules = services.settings.tier_rules
     repo = HealthRepository(session)
     chats = {c.id: c for c in await ChatRepository(session).list_active(alliance.id)}
-    tops = await repo.top_contributors_by_group(alliance.id, window)
+    tops = await PeopleRepository(session).top_contributors_by_group(alliance.id, window)
     outbox = OutboxRepository(session)
     for counts in await repo.group_counts(alliance.id, window, tz):
         chat = chats.get(counts.chat_id)
@@ -255,7 +257,7 @@ async def _upkeep(
     """Daily: roles from behaviour, and week-on-week alerts (tier crossed, exits jumped)."""
     tz = timezone_of(row, alliance)
     today = local_today(alliance, now)
-    changed = await HealthRepository(session).recompute_roles(
+    changed = await RoleRepository(session).recompute_roles(
         alliance.id, today, tz, now, RoleRules()
     )
     log.info("alliance %s: roles of %s members changed", alliance.id, changed)

@@ -38,8 +38,9 @@ from rules.health import (
 )
 from rules.paging import split_message
 from rules.roles import Role
-from storage.health import Bounds, ChatRow, HealthRepository, Person
+from storage.health import Bounds, ChatRow, HealthRepository
 from storage.models import Alliance
+from storage.people import PeopleRepository, Person
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
 TIER_MARK = {Tier.HIGH: "🟢", Tier.GENERAL: "🟡", Tier.INACTIVE: "🔴"}
@@ -101,7 +102,8 @@ async def build_digest(
         )
     lines = [f"<b>{html.escape(title)}</b>", *_overview(lang, changes), ""]
     lines += group_lines(lang, changes, chats, rules)
-    departed = await repo.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
+    people = PeopleRepository(session)
+    departed = await people.departed(alliance.id, tz, window, [Role.CORE, Role.INFLUENCER])
     if departed:
         lines += ["", "<b>" + tr(lang, "Core members and influencers who left") + "</b>"]
         for person in departed[:LIST_LIMIT]:
@@ -119,7 +121,7 @@ async def build_digest(
             accounts=moderation.blacklisted,
         )
     )
-    inviters = await repo.top_inviters(alliance.id, tz, window)
+    inviters = await people.top_inviters(alliance.id, tz, window)
     if inviters:
         lines += ["", "<b>" + tr(lang, "Top inviters") + "</b>"]
         for person in inviters:

@@ -32,8 +32,9 @@ from rules.paging import split_message
 from rules.roles import Role, RoleRules, display_order, roles, stage
 from rules.schedule import ScheduleError, format_recurrence, parse_recurrence
 from storage.groups import MemberRepository
-from storage.health import HealthRepository
 from storage.models import Alliance, Chat, utcnow
+from storage.people import PeopleRepository
+from storage.roles import RoleRepository
 from storage.schedule import ScheduleRepository
 
 commands.USAGE.update(
@@ -187,7 +188,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
                 size=rules.split_watch,
             )
         )
-    top = await HealthRepository(session).top_contributors(
+    top = await PeopleRepository(session).top_contributors(
         chat.id, Window.ending(today, 7), limit=3
     )
     if top:
@@ -209,8 +210,9 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
     chat, alliance, lang, tz, today = here.chat, here.alliance, here.lang, here.tz, here.today
     session = context.uow.session
     rules = RoleRules()
-    health = HealthRepository(session)
-    activity = await health.member_activity(alliance.id, chat.id, target.user_id, today, tz, rules)
+    activity = await RoleRepository(session).member_activity(
+        alliance.id, chat.id, target.user_id, today, tz, rules
+    )
     if activity is None:
         await reply(
             update,

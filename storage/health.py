@@ -2,8 +2,8 @@
 and window, whatever the number of groups and members; Python sees one row per group.
 
 Windows are local days (rules.health.Window); events carry UTC times, so a window is turned into
-its UTC bounds in the alliance's time zone. Roles from behaviour are written by one UPDATE ...
-FROM per alliance, with the thresholds of rules.roles.RoleRules.
+its UTC bounds in the alliance's time zone. People (top contributors, inviters, who left) are in
+storage.people, roles in storage.roles.
 """
 
 from __future__ import annotations
@@ -14,23 +14,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    Integer,
     and_,
     case,
-    cast,
     delete,
     func,
-    literal,
-    literal_column,
-    not_,
     select,
-    update,
 )
-from sqlalchemy.sql import Select
-from sqlalchemy.sql.expression import ColumnElement, ScalarSelect
+from sqlalchemy.sql.expression import ScalarSelect
 
 from rules.health import GroupCounts, GroupMetrics, Window
-from rules.roles import BEHAVIOUR_BITS, MemberActivity, Role, RoleRules
 from storage.groups import PRESENT, Repository, table_of, upsert
 from storage.models import (
     Activity,
@@ -42,7 +34,6 @@ from storage.models import (
     Member,
     MemberEvent,
     ModerationLog,
-    TgUser,
 )
 
 
@@ -77,25 +68,18 @@ class TrendRow:
 
 
 @dataclass(frozen=True)
-class Person:
-    user_id: int
-    name: str
-    count: int
-    chat_id: int | None = None
-    extra: int = 0
-
-
-@dataclass(frozen=True)
 class Moderation:
     ads_removed: int
     blacklisted: int
 
 
-class HealthRepository(Repository):
-    def _chats(self, alliance_id: int, chat_id: int | None = None) -> Select[tuple[int]]:
-        query = select(Chat.id).where(Chat.alliance_id == alliance_id, Chat.status == "active")
-        return query if chat_id is None else query.where(Chat.id == chat_id)
+def active_chats(alliance_id: int, chat_id: int | None = None) -> ScalarSelect[int]:
+    """The ids of the alliance's active groups (or just `chat_id`), as a subquery."""
+    query = select(Chat.id).where(Chat.alliance_id == alliance_id, Chat.status == "active")
+    return (query if chat_id is None else query.where(Chat.id == chat_id)).scalar_subquery()
 
+
+class HealthRepository(Repository):
     async def chats(self, alliance_id: int, chat_id: int | None = None) -> list[ChatRow]:
         query = select(Chat.id, Chat.title, Chat.member_count, Chat.created_at).where(
             Chat.alliance_id == alliance_id, Chat.status == "active"
@@ -115,7 +99,7 @@ class HealthRepository(Repository):
         chat_id: int | None = None,
     ) -> list[GroupCounts]:
         """GroupCounts for every active group of the alliance (or just `chat_id`) over `window`."""
-        chats = self._chats(alliance_id, chat_id).scalar_subquery()
+        chats = active_chats(alliance_id, chat_id)
         bounds = Bounds.of(window, tz)
         activity = await self._activity(chats, window)
         events = await self._events(chats, bounds)
@@ -239,7 +223,7 @@ class HealthRepository(Repository):
         rows = await self.session.execute(
             select(Activity.day, func.sum(Activity.messages), func.count())
             .where(
-                Activity.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                Activity.chat_id.in_(active_chats(alliance_id)),
                 Activity.day.between(window.start, window.end),
                 Activity.messages > 0,
             )
@@ -250,124 +234,11 @@ class HealthRepository(Repository):
         days = (window.start + timedelta(days=i) for i in range(window.days))
         return [by_day.get(day, TrendRow(day, 0, 0)) for day in days]
 
-    async def top_contributors(self, chat_id: int, window: Window, limit: int = 5) -> list[Person]:
-        found = await self._top(Activity.chat_id == chat_id, window, limit)
-        return found.get(chat_id, [])
-
-    async def top_contributors_by_group(
-        self, alliance_id: int, window: Window, limit: int = 5
-    ) -> dict[int, list[Person]]:
-        """Every group's most active members, in one statement."""
-        return await self._top(
-            Activity.chat_id.in_(self._chats(alliance_id).scalar_subquery()), window, limit
-        )
-
-    async def _top(
-        self, which: ColumnElement[bool], window: Window, limit: int
-    ) -> dict[int, list[Person]]:
-        total = func.sum(Activity.messages).label("total")
-        per_member = (
-            select(Activity.chat_id, Activity.user_id, total)
-            .where(which, Activity.day.between(window.start, window.end), Activity.messages > 0)
-            .group_by(Activity.chat_id, Activity.user_id)
-            .subquery()
-        )
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=per_member.c.chat_id,
-                order_by=(per_member.c.total.desc(), per_member.c.user_id),
-            )
-            .label("rank")
-        )
-        ranked = select(per_member, rank).subquery()
-        rows = await self.session.execute(
-            select(
-                ranked.c.chat_id,
-                ranked.c.user_id,
-                ranked.c.total,
-                TgUser.first_name,
-                TgUser.username,
-            )
-            .outerjoin(TgUser, TgUser.id == ranked.c.user_id)
-            .where(ranked.c.rank <= limit)
-            .order_by(ranked.c.chat_id, ranked.c.rank)
-        )
-        found: dict[int, list[Person]] = {}
-        for r in rows:
-            found.setdefault(r[0], []).append(Person(r[1], _name(r[3], r[4], r[1]), int(r[2])))
-        return found
-
-    async def top_inviters(
-        self, alliance_id: int, tz: ZoneInfo, window: Window, limit: int = 5
-    ) -> list[Person]:
-        """Who brought the most members in, and how many of them are blacklisted now."""
-        bounds = Bounds.of(window, tz)
-        barred = (
-            select(literal(1))
-            .where(
-                BlacklistEntry.alliance_id == alliance_id,
-                BlacklistEntry.user_id == MemberEvent.user_id,
-                BlacklistEntry.revoked_at.is_(None),
-            )
-            .exists()
-        )
-        invited = func.count().label("invited")
-        rows = await self.session.execute(
-            select(
-                MemberEvent.inviter_id,
-                invited,
-                func.sum(case((barred, 1), else_=0)),
-                TgUser.first_name,
-                TgUser.username,
-            )
-            .outerjoin(TgUser, TgUser.id == MemberEvent.inviter_id)
-            .where(
-                MemberEvent.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
-                MemberEvent.kind == "join",
-                MemberEvent.inviter_id.is_not(None),
-                MemberEvent.at >= bounds.start,
-                MemberEvent.at < bounds.end,
-            )
-            .group_by(MemberEvent.inviter_id, TgUser.first_name, TgUser.username)
-            .order_by(invited.desc(), MemberEvent.inviter_id)
-            .limit(limit)
-        )
-        return [
-            Person(r[0], _name(r[3], r[4], r[0]), int(r[1]), extra=int(r[2] or 0)) for r in rows
-        ]
-
-    async def departed(
-        self, alliance_id: int, tz: ZoneInfo, window: Window, roles: Sequence[Role]
-    ) -> list[Person]:
-        """Members holding one of `roles` (as last computed) who left within the window."""
-        bits = sum(BEHAVIOUR_BITS[role] for role in roles)
-        bounds = Bounds.of(window, tz)
-        rows = await self.session.execute(
-            select(
-                Member.user_id,
-                Member.chat_id,
-                Member.role_flags,
-                TgUser.first_name,
-                TgUser.username,
-            )
-            .outerjoin(TgUser, TgUser.id == Member.user_id)
-            .where(
-                Member.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
-                Member.status.not_in(PRESENT),
-                Member.left_at >= bounds.start,
-                Member.left_at < bounds.end,
-                Member.role_flags.op("&")(bits) != 0,
-            )
-            .order_by(Member.left_at)
-        )
-        return [Person(r[0], _name(r[3], r[4], r[0]), 0, chat_id=r[1], extra=r[2]) for r in rows]
-
     async def moderation(self, alliance_id: int, tz: ZoneInfo, window: Window) -> Moderation:
         bounds = Bounds.of(window, tz)
         removed = await self.session.scalar(
             select(func.count()).where(
-                ModerationLog.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
+                ModerationLog.chat_id.in_(active_chats(alliance_id)),
                 ModerationLog.action == "delete",
                 ModerationLog.at >= bounds.start,
                 ModerationLog.at < bounds.end,
@@ -432,7 +303,7 @@ class HealthRepository(Repository):
         """Forget the alliance's daily counters older than `before` (joins and leaves are kept).
         By group, so each deletion is a range of the primary key (chat_id, day, ...)."""
         removed = 0
-        chats = self._chats(alliance_id).scalar_subquery()
+        chats = active_chats(alliance_id)
         for model in (Activity, ActivityReply):
             result = await self.session.execute(
                 delete(model).where(model.chat_id.in_(chats), model.day < before)
@@ -441,149 +312,3 @@ class HealthRepository(Repository):
         return removed
 
     # -- roles ---------------------------------------------------------------------------------
-
-    async def recompute_roles(
-        self, alliance_id: int, today: date, tz: ZoneInfo, now: datetime, rules: RoleRules
-    ) -> int:
-        """Write every member's behaviour roles for the window ending `today`, in one statement;
-        the number of members whose roles changed."""
-        window = Window.ending(today, rules.window_days)
-        chats = self._chats(alliance_id).scalar_subquery()
-        in_window = and_(Activity.day.between(window.start, window.end), Activity.messages > 0)
-        act = (
-            select(
-                Activity.chat_id,
-                Activity.user_id,
-                func.count().label("days"),
-                func.sum(Activity.messages).label("messages"),
-            )
-            .where(Activity.chat_id.in_(chats), in_window)
-            .group_by(Activity.chat_id, Activity.user_id)
-            .subquery()
-        )
-        rep = (
-            select(
-                ActivityReply.chat_id,
-                ActivityReply.author_id,
-                func.count(func.distinct(ActivityReply.replier_id)).label("repliers"),
-            )
-            .where(
-                ActivityReply.chat_id.in_(chats),
-                ActivityReply.day.between(window.start, window.end),
-            )
-            .group_by(ActivityReply.chat_id, ActivityReply.author_id)
-            .subquery()
-        )
-        grp = (  # only users in enough groups: the rest count as 0, and the join stays small
-            select(Member.user_id, func.count().label("groups"))
-            .where(Member.chat_id.in_(chats), Member.status.in_(PRESENT))
-            .group_by(Member.user_id)
-            .having(func.count() >= rules.partner_min_groups)
-            .subquery()
-        )
-        newcomer_since = Bounds.of(Window.ending(today, rules.newcomer_days), tz).start
-        m = Member.__table__.alias("m")
-        messages = func.coalesce(act.c.messages, 0)
-        newcomer = and_(m.c.joined_at.is_not(None), m.c.joined_at >= newcomer_since)
-
-        def bit(condition: ColumnElement[bool], role: Role) -> ColumnElement[int]:
-            return case((condition, BEHAVIOUR_BITS[role]), else_=0)
-
-        flags = (
-            bit(
-                and_(
-                    func.coalesce(act.c.days, 0) >= rules.core_min_days(),
-                    messages >= rules.core_min_messages,
-                ),
-                Role.CORE,
-            )
-            + bit(
-                func.coalesce(rep.c.repliers, 0) >= rules.influencer_min_repliers, Role.INFLUENCER
-            )
-            + bit(and_(messages == 0, not_(newcomer)), Role.LURKER)
-            + bit(grp.c.groups.is_not(None), Role.PARTNER)
-            + bit(newcomer, Role.NEWCOMER)
-        )
-        # The target row is joined by its physical row id, which the planner knows to be unique
-        # (a join on (chat_id, user_id) of member with itself is estimated at a few hundred rows
-        # and planned as nested loops). Members who left keep the roles they had: the digest
-        # lists the core members and influencers who left.
-        row_id = "ctid" if self.session.bind.dialect.name == "postgresql" else "rowid"
-        computed = (
-            select(
-                literal_column(f"m.{row_id}").label("tid"),
-                cast(flags, Integer).label("flags"),
-            )
-            .select_from(m)
-            .outerjoin(act, and_(act.c.chat_id == m.c.chat_id, act.c.user_id == m.c.user_id))
-            .outerjoin(rep, and_(rep.c.chat_id == m.c.chat_id, rep.c.author_id == m.c.user_id))
-            .outerjoin(grp, grp.c.user_id == m.c.user_id)
-            .where(m.c.chat_id.in_(chats), m.c.status.in_(PRESENT))
-            .subquery()
-        )
-        result = await self.session.execute(
-            update(Member)
-            .values(role_flags=computed.c.flags, roles_at=now)
-            .where(
-                literal_column(f"member.{row_id}") == computed.c.tid,
-                Member.role_flags != computed.c.flags,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
-
-    async def member_activity(
-        self,
-        alliance_id: int,
-        chat_id: int,
-        user_id: int,
-        today: date,
-        tz: ZoneInfo,
-        rules: RoleRules,
-    ) -> MemberActivity | None:
-        """One member's figures for the role rules (for /whois)."""
-        member = await self.session.get(Member, (chat_id, user_id))
-        if member is None:
-            return None
-        window = Window.ending(today, rules.window_days)
-        days, messages = (
-            await self.session.execute(
-                select(func.count(), func.coalesce(func.sum(Activity.messages), 0)).where(
-                    Activity.chat_id == chat_id,
-                    Activity.user_id == user_id,
-                    Activity.day.between(window.start, window.end),
-                    Activity.messages > 0,
-                )
-            )
-        ).one()
-        repliers = await self.session.scalar(
-            select(func.count(func.distinct(ActivityReply.replier_id))).where(
-                ActivityReply.chat_id == chat_id,
-                ActivityReply.author_id == user_id,
-                ActivityReply.day.between(window.start, window.end),
-            )
-        )
-        groups = await self.session.scalar(
-            select(func.count()).where(
-                Member.user_id == user_id,
-                Member.status.in_(PRESENT),
-                Member.chat_id.in_(self._chats(alliance_id).scalar_subquery()),
-            )
-        )
-        joined = member.joined_at.astimezone(tz).date() if member.joined_at else None
-        return MemberActivity(
-            days_active=int(days),
-            messages=int(messages),
-            distinct_repliers=int(repliers or 0),
-            groups=int(groups or 0),
-            joined_on=joined,
-            present=member.status in PRESENT,
-            status=member.status,
-            vip=bool(member.roles.get("vip")),
-            butler=bool(member.roles.get("butler")),
-        )
-
-
-def _name(first_name: str | None, username: str | None, user_id: int) -> str:
-    """A name to show (not an @mention, which would notify the person)."""
-    return first_name or (f"@{username}" if username else str(user_id))

@@ -13,6 +13,8 @@ from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository, MemberRepository
 from storage.health import HealthRepository
 from storage.models import Member
+from storage.people import PeopleRepository
+from storage.roles import RoleRepository
 from storage.schedule import AlertRepository, ScheduleRepository
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -103,24 +105,20 @@ async def test_health_roles_in_sql_match_the_pure_rules(sessions):
     async with sessions() as s:
         alliance = await _setup(s)
         await _members(s)
-        changed = await HealthRepository(s).recompute_roles(
-            alliance.id, TODAY, TZ, NOW, RoleRules()
-        )
+        changed = await RoleRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
         await s.commit()
     assert changed >= 6
     async with sessions() as s:
         for uid in MEMBERS:
             member = await s.get(Member, (G1, uid))
             assert from_bits(member.role_flags) == _pure(uid), uid
-        again = await HealthRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
+        again = await RoleRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
         assert again == 0, "unchanged roles are not rewritten"
-        one = await HealthRepository(s).member_activity(
-            alliance.id, G1, 102, TODAY, TZ, RoleRules()
-        )
+        one = await RoleRepository(s).member_activity(alliance.id, G1, 102, TODAY, TZ, RoleRules())
         assert (one.days_active, one.messages, one.distinct_repliers) == (16, 16, 6)
         await MemberRepository(s).record_leave(G1, 101, at=at(TODAY), status="left")
-        await HealthRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
-        left = await HealthRepository(s).departed(
+        await RoleRepository(s).recompute_roles(alliance.id, TODAY, TZ, NOW, RoleRules())
+        left = await PeopleRepository(s).departed(
             alliance.id, TZ, Window.ending(TODAY, 7), [Role.CORE, Role.INFLUENCER]
         )
         assert [(p.user_id, p.chat_id) for p in left] == [(101, G1)], "a core member who left"
