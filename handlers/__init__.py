@@ -32,6 +32,7 @@ from handlers import (
     members,
     membership,
     moderation,
+    owner,
     private,
 )
 
@@ -59,9 +60,9 @@ GROUP_COMMANDS = {
     "vip": health.cmd_vip,
 }
 OWNER_COMMANDS = {
-    "groups": health.cmd_groups,
-    "digest": health.cmd_digest,
-    "schedule": health.cmd_schedule,
+    "groups": owner.cmd_groups,
+    "digest": owner.cmd_digest,
+    "schedule": owner.cmd_schedule,
 }
 
 
