@@ -28,7 +28,6 @@ guards against a detector that only learned message length.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 import random
@@ -40,6 +39,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bench._data import LOADERS, Sample, data_dir
+from bench._results import save
 from rules.classifier import SpamClassifier, seed_samples
 from rules.detect import DetectPolicy, MessageFacts, SenderFacts, Verdict, decide, thresholds
 
@@ -471,9 +471,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown sets: {', '.join(unknown)}")
     results = run(args.data, names, args.cold_only)
     print(table(results))
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(results, fh, indent=2, ensure_ascii=False)
+    save(args.json, results)
     return 0
 
 

@@ -58,6 +58,7 @@ from sqlalchemy import event, text
 from bench._digest_db import database, pg_reachable, prepare
 from bench._digest_report import PARTS, growth, linear_baseline, print_report
 from bench._health_data import ALLIANCE_ID, NOW, TODAY, TZ
+from bench._results import save
 from rules.health import Window, attention_order, compare, compute, needs_attention, tier_counts
 from rules.roles import BEHAVIOUR_BITS, Role, RoleRules
 from storage.db import SessionFactory, create_engine, create_session_factory
@@ -318,9 +319,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         },
     }
     print_report(result)
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    save(args.json, result)
     return result
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench._results import save
 from bot import migrate
 from bot.app import build_application, running
 from bot.sandbox.model import ADMIN_RIGHTS, Member
@@ -104,8 +105,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         f" ideal {result['ideal_seconds']} s; ratio {result['ratio_ideal_over_measured']}"
         f" (target >= 0.9); 429 answers: {result['answers_429']} (target 0)"
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    save(args.json, result)
     print(json.dumps(result))
     return result
 

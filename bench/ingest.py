@@ -41,6 +41,7 @@ from telegram.ext import (
     filters,
 )
 
+from bench._results import save
 from bot import migrate
 from bot.app import build_application, running
 from bot.sandbox.offline import ME as BOT
@@ -363,8 +364,7 @@ async def main(argv: list[str] | None = None) -> dict[str, Any]:
         "ratio counting the last activity batch against the run: "
         f"{result['ratio_with_last_activity_batch']}"
     )
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=1))
+    save(args.json, result)
     print(json.dumps(result))
     return result
 

@@ -81,7 +81,7 @@ class UnitOfWork:
     opens none, and costs no connection, BEGIN or ROLLBACK.
     """
 
-    __slots__ = ("_sessions", "_session", "chat", "alliance", "queued", "failed")
+    __slots__ = ("_sessions", "_session", "chat", "alliance", "failed")
 
     def __init__(
         self, sessions: SessionFactory | None = None, *, session: AsyncSession | None = None
@@ -90,7 +90,6 @@ class UnitOfWork:
         self._session = session
         self.chat: Chat | None = None
         self.alliance: Alliance | None = None
-        self.queued = 0
         self.failed = False
 
     @property
@@ -131,7 +130,6 @@ class UnitOfWork:
     async def queue(self, kind: str, chat_id: int, payload: dict[str, Any], **kw: Any) -> None:
         """Queue a Bot API call to be made once this update's transaction commits."""
         await OutboxRepository(self.session).add(kind, chat_id, payload, **kw)
-        self.queued += 1
 
 
 async def refresh_detector_job(context: CallbackContext[Any, Any, Any, Services]) -> None:
@@ -266,6 +264,7 @@ class UpdateProcessor(BaseUpdateProcessor):
         update_id = update.update_id
         uow = UnitOfWork(services.sessions)
         token = _current.set(uow)
+        queued = False
         try:
             if recent.seen_here(update_id) or (
                 recent.needs_lookup(update_id)
@@ -297,8 +296,12 @@ class UpdateProcessor(BaseUpdateProcessor):
                     if has_written(session):
                         # Committed or rolled back: cached copies of what it touched are
                         # dropped either way (a read inside it may have cached its writes).
-                        services.state.forget_written(written(session))
+                        changes = written(session)
+                        services.state.forget_written(changes)
+                        queued = "outbox" in changes.tables or any(
+                            table == "outbox" for table, _ in changes.rows
+                        )
                 finally:
                     await session.close()
-        if uow.queued:
+        if queued:  # whoever queued a Bot API call, through the outbox
             services.executor.wake()

@@ -12,10 +12,10 @@ Times are local to the alliance's time zone.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,13 @@ from telegram.ext import CallbackContext
 
 from bot.context import Services
 from handlers.alerts import send_alerts
-from handlers.digest import build_digest, local_today, period_changes, render_group_report
+from handlers.digest import (
+    build_digest,
+    local_today,
+    period_changes,
+    queue_digest,
+    render_group_report,
+)
 from rules.health import Window, compute, period_alerts
 from rules.roles import RoleRules
 from rules.schedule import Recurrence, last_due, missed, parse_recurrence
@@ -164,40 +170,6 @@ async def run_schedule(services: Services, schedule_id: int, *, now: datetime) -
     return True
 
 
-async def queue_digest_to(
-    session: AsyncSession,
-    owner_ids: list[int],
-    texts: list[str],
-    chart: bytes | None,
-    csv: bytes | None,
-    caption: str,
-) -> None:
-    outbox = OutboxRepository(session)
-    for owner_id in owner_ids:
-        for text in texts:
-            await outbox.add(
-                "send_message",
-                owner_id,
-                {"text": text, "parse_mode": "HTML"},
-            )
-        if chart is not None:
-            await outbox.add(
-                "send_photo",
-                owner_id,
-                {
-                    "photo_b64": base64.b64encode(chart).decode(),
-                    "filename": "digest.png",
-                    "caption": caption,
-                },
-            )
-        if csv is not None:
-            await outbox.add(
-                "send_document",
-                owner_id,
-                {"document_b64": base64.b64encode(csv).decode(), "filename": "groups.csv"},
-            )
-
-
 async def _digest(
     period: str,
     services: Services,
@@ -216,18 +188,7 @@ async def _digest(
         keep=True,
         rules=services.settings.tier_rules,
     )
-    caption = digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
-    await queue_digest_to(
-        session, alliance.owner_ids, digest.texts, digest.chart, digest.csv, caption
-    )
-
-
-async def _daily_digest(*args: Any) -> None:
-    await _digest("day", *args)
-
-
-async def _weekly_digest(*args: Any) -> None:
-    await _digest("week", *args)
+    await queue_digest(session, alliance.owner_ids, digest)
 
 
 async def _group_report(
@@ -310,8 +271,8 @@ async def snapshot_member_counts(
 
 
 RUNNERS: dict[str, Runner] = {
-    "digest_daily": _daily_digest,
-    "digest_weekly": _weekly_digest,
+    "digest_daily": partial(_digest, "day"),
+    "digest_weekly": partial(_digest, "week"),
     "group_report": _group_report,
     "upkeep": _upkeep,
 }

@@ -214,7 +214,7 @@ async def _alert_spam_wave(context: BotContext, chat: Chat, now: datetime) -> No
     if alliance is not None:
         detail = {"count": recent, "minutes": rules.spam_wave_minutes}
         alert = Alert(AlertKind.SPAM_WAVE, chat.id, detail)
-        context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=now)
+        await send_alert(session, alliance, chat.title, alert, now=now)
 
 
 async def ban_everywhere(

@@ -26,6 +26,11 @@ def percent(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
+def _percent_of(detail: Mapping[str, object], key: str) -> str:
+    value = detail.get(key, 0)
+    return percent(value if isinstance(value, float | int) else 0.0)
+
+
 def render_alert(lang: str, title: str, alert: Alert) -> str:
     d = alert.detail
     match alert.kind:
@@ -43,8 +48,8 @@ def render_alert(lang: str, title: str, alert: Alert) -> str:
                 lang,
                 "⚠️ {group}: the exit rate jumped to {rate} (was {before}): {leaves} members left in 7 days.",
                 group=title,
-                rate=percent(float(str(d.get("after", 0)))),
-                before=percent(float(str(d.get("before", 0)))),
+                rate=_percent_of(d, "after"),
+                before=_percent_of(d, "before"),
                 leaves=d.get("leaves", 0),
             )
         case AlertKind.TIER_CHANGE:
@@ -52,7 +57,7 @@ def render_alert(lang: str, title: str, alert: Alert) -> str:
                 lang,
                 "📉 {group}: active members {ratio} over 7 days, tier {before} → {after}.",
                 group=title,
-                ratio=percent(float(str(d.get("ratio", 0)))),
+                ratio=_percent_of(d, "ratio"),
                 before=tier_name(lang, str(d.get("before"))),
                 after=tier_name(lang, str(d.get("after"))),
             )

@@ -9,18 +9,19 @@ schedule sends.
 from __future__ import annotations
 
 import asyncio
-import csv
+import base64
 import html
-import io
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
+from bot.charts import GroupPoint, TrendPoint
 from bot.i18n import tr
 from handlers.alerts import percent, tier_name
+from handlers.digest_media import groups_csv, render_chart
 from rules.health import (
     DEFAULT_RULES,
     Advice,
@@ -40,6 +41,7 @@ from rules.paging import split_message
 from rules.roles import Role
 from storage.health import Bounds, ChatRow, HealthRepository
 from storage.models import Alliance
+from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository, Person
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -49,6 +51,7 @@ LIST_LIMIT = 30  # more groups than this: the text lists those needing attention
 
 @dataclass
 class Digest:
+    title: str  # plain text, also the chart's caption
     texts: list[str]
     chart: bytes | None = None
     csv: bytes | None = None
@@ -140,7 +143,7 @@ async def build_digest(
         )
         + "</i>",
     ]
-    digest = Digest(texts=split_message("\n".join(lines)), changes=changes)
+    digest = Digest(title, split_message("\n".join(lines)), changes=changes)
     if chart:
         trend_window = Window.ending(window.end, max(window.days, 14))
         trend = await repo.trend(alliance.id, trend_window)
@@ -267,101 +270,6 @@ def _newcomers(lang: str, changes: list[Change]) -> list[str]:
     return [text]
 
 
-def render_chart(
-    lang: str,
-    title: str,
-    trend: list[TrendPoint],
-    groups: list[GroupPoint],
-    rules: TierRules = DEFAULT_RULES,
-) -> bytes:
-    """The chart in the digest's language, or in English where no installed font can draw it
-    (run in a worker thread: the first call loads matplotlib and scans the fonts)."""
-    return activity_chart(
-        trend, groups, chart_labels(lang, title, rules), (rules.critical, rules.general, rules.high)
-    )
-
-
-def chart_labels(lang: str, title: str, rules: TierRules = DEFAULT_RULES) -> ChartLabels:
-    labels = _labels(lang, title, rules)
-    texts = [
-        labels.trend,
-        labels.messages,
-        labels.active,
-        labels.tiers,
-        labels.groups,
-        labels.ratio,
-        *labels.tier_names.values(),
-    ]
-    if lang != "en" and not all(has_font_for(t) for t in texts):
-        return _labels("en", title, rules)
-    return labels
-
-
-def _labels(lang: str, title: str, rules: TierRules) -> ChartLabels:
-    high, general = percent(rules.high), percent(rules.general)
-    return ChartLabels(
-        title=title.removeprefix("📊 "),
-        trend=tr(lang, "Activity across all groups"),
-        messages=tr(lang, "messages"),
-        active=tr(lang, "active members"),
-        tiers=tr(lang, "Groups by active ratio"),
-        groups=tr(lang, "groups"),
-        ratio=tr(lang, "active ratio"),
-        tier_names={
-            "high": tr(lang, "high (>{high})", high=high),
-            "general": tr(lang, "general ({general}–{high})", general=general, high=high),
-            "inactive": tr(lang, "inactive (<{general})", general=general),
-        },
-    )
-
-
-def groups_csv(
-    changes: list[Change], chats: dict[int, ChatRow], rules: TierRules = DEFAULT_RULES
-) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "chat_id",
-            "title",
-            "tier",
-            "previous_tier",
-            "members",
-            "active_members",
-            "active_ratio",
-            "exit_rate",
-            "joins",
-            "leaves",
-            "messages_per_day",
-            "retention",
-            "top10_share",
-            "needs_attention",
-        ]
-    )
-    for c in changes:
-        m = c.now
-        chat = chats.get(m.chat_id)
-        writer.writerow(
-            [
-                m.chat_id,
-                chat.title if chat else "",
-                m.tier.value,
-                c.before.tier.value if c.before else "",
-                m.members,
-                m.active_members,
-                f"{m.active_ratio:.4f}",
-                f"{m.exit_rate:.4f}",
-                m.joins,
-                m.leaves,
-                f"{m.messages_per_day:.1f}",
-                "" if m.retention is None else f"{m.retention:.4f}",
-                "" if m.top_share is None else f"{m.top_share:.4f}",
-                int(needs_attention(c, rules)),
-            ]
-        )
-    return out.getvalue().encode("utf-8-sig")  # the BOM lets spreadsheet apps read Chinese titles
-
-
 async def group_metrics(
     session: AsyncSession,
     alliance_id: int,
@@ -406,3 +314,24 @@ def render_group_report(lang: str, title: str, m: GroupMetrics, top: list[Person
 
 def local_today(alliance: Alliance, now: datetime) -> date:
     return now.astimezone(ZoneInfo(alliance.timezone)).date()
+
+
+async def queue_digest(session: AsyncSession, chat_ids: Sequence[int], digest: Digest) -> None:
+    """The digest to each private chat: its text (split), the chart, the table of all groups."""
+    outbox = OutboxRepository(session)
+    for chat_id in chat_ids:
+        for text in digest.texts:
+            await outbox.add("send_message", chat_id, {"text": text, "parse_mode": "HTML"})
+        if digest.chart is not None:
+            photo = {
+                "photo_b64": base64.b64encode(digest.chart).decode(),
+                "filename": "digest.png",
+                "caption": digest.title,
+            }
+            await outbox.add("send_photo", chat_id, photo)
+        if digest.csv is not None:
+            document = {
+                "document_b64": base64.b64encode(digest.csv).decode(),
+                "filename": "groups.csv",
+            }
+            await outbox.add("send_document", chat_id, document)

@@ -108,4 +108,4 @@ async def alert_if_notable(context: BotContext, member: Member | None, name: str
     if alliance is None:
         return
     alert = Alert(AlertKind.MEMBER_LEFT, chat.id, {"role": notable[0].value, "name": name})
-    context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=utcnow())
+    await send_alert(session, alliance, chat.title, alert, now=utcnow())

@@ -55,7 +55,7 @@ async def _alert(context: BotContext, chat: Chat, kind: AlertKind) -> None:
     alliance = await session.get(Alliance, chat.alliance_id)
     if alliance is not None:
         alert = Alert(kind, chat.id, {})
-        context.uow.queued += await send_alert(session, alliance, chat.title, alert, now=utcnow())
+        await send_alert(session, alliance, chat.title, alert, now=utcnow())
 
 
 async def _admit(change: ChatMemberUpdated, context: BotContext, rights: dict[str, bool]) -> None:

@@ -3,24 +3,25 @@ digest now) and /schedule (view and change the digest and report times, and the 
 
 from __future__ import annotations
 
-import html
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from telegram import Update
 
 from bot.context import BotContext
 from bot.i18n import N_, tr
-from bot.scheduler import DEFAULTS, install, queue_digest_to, timezone_of
+from bot.scheduler import DEFAULTS, install, timezone_of
 from handlers import commands
 from handlers.commands import reply, usage
 from handlers.digest import (
     LIST_LIMIT,
+    Digest,
     build_digest,
     group_lines,
-    groups_csv,
     local_today,
     period_changes,
+    queue_digest,
 )
+from handlers.digest_media import groups_csv
 from handlers.private import language_for
 from rules.health import Window
 from rules.paging import split_message
@@ -74,10 +75,8 @@ async def cmd_groups(update: Update, context: BotContext) -> None:
     lines = [tr(lang, "<b>Your groups, last 7 days</b>"), *group_lines(lang, changes, chats, rules)]
     chat_id = update.effective_chat.id if update.effective_chat else alliance.owner_ids[0]
     table = groups_csv(changes, chats, rules) if len(changes) > LIST_LIMIT else None
-    await queue_digest_to(
-        context.uow.session, [chat_id], split_message("\n".join(lines)), None, table, ""
-    )
-    context.uow.queued += 1
+    listing = Digest(lines[0], split_message("\n".join(lines)), csv=table)
+    await queue_digest(context.uow.session, [chat_id], listing)
 
 
 async def cmd_digest(update: Update, context: BotContext) -> None:
@@ -98,13 +97,7 @@ async def cmd_digest(update: Update, context: BotContext) -> None:
         include_today=period == "week",  # a day so far is no day: the daily one is yesterday
         rules=context.services.settings.tier_rules,
     )
-    caption = html.unescape(
-        digest.texts[0].split("\n", 1)[0].replace("<b>", "").replace("</b>", "")
-    )
-    await queue_digest_to(
-        session, [update.effective_chat.id], digest.texts, digest.chart, digest.csv, caption
-    )
-    context.uow.queued += 1
+    await queue_digest(session, [update.effective_chat.id], digest)
 
 
 async def cmd_schedule(update: Update, context: BotContext) -> None:

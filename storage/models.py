@@ -228,6 +228,8 @@ class BlacklistEntry(Base):
     """An account barred from every group of an alliance, with the evidence for it."""
 
     __tablename__ = "blacklist"
+    # the ad-wave alert counts a group's recent entries on every blacklisting
+    __table_args__ = (Index("ix_blacklist_source_chat_created", "source_chat_id", "created_at"),)
 
     alliance_id: Mapped[int] = mapped_column(
         ForeignKey("alliance.id", ondelete="CASCADE"), primary_key=True

@@ -32,6 +32,10 @@ def _until(world: World, params: Params) -> int:
     return until if now + 30 <= until <= now + 366 * 86400 else 0
 
 
+def _until_text(until: int | None) -> str:
+    return f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(until))} UTC" if until else ""
+
+
 def ban_chat_member(world: World, params: Params) -> Any:
     chat = group_chat(world, params, "can_restrict_members")
     uid = user_id(params)
@@ -53,7 +57,7 @@ def ban_chat_member(world: World, params: Params) -> Any:
                 message.deleted = True
     if old["status"] in PRESENT:
         world.member_update(chat, world.bot, old, new.to_api())
-    when = f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(until))} UTC" if until else ""
+    when = _until_text(until)
     world.note(chat, f"bot banned {world.name_of(user)}{when}", "ban")
     return True
 
@@ -99,11 +103,7 @@ def restrict_chat_member(world: World, params: Params) -> Any:
         member.status, member.permissions = "restricted", full
         member.until_date = _until(world, params)
         denied = ", ".join(k.removeprefix("can_") for k, v in full.items() if not v)
-        when = (
-            f" until {time.strftime('%Y-%m-%d %H:%M', time.gmtime(member.until_date))} UTC"
-            if member.until_date
-            else ""
-        )
+        when = _until_text(member.until_date)
         world.note(chat, f"bot restricted {world.name_of(user)} (no {denied}){when}", "restrict")
     world.member_update(chat, world.bot, old, member.to_api())
     return True

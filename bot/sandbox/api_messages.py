@@ -28,6 +28,17 @@ def get_me(world: World, params: Params) -> Any:
     }
 
 
+def take_poll(world: World, params: Params) -> None:
+    """What a getUpdates call says besides asking: updates below `offset` were received, and
+    which kinds of update the bot wants from now on."""
+    offset = int(params.get("offset") or 0)
+    if offset > 0:
+        world.confirm(offset)
+    allowed = params.get("allowed_updates")
+    if isinstance(allowed, list):
+        world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
+
+
 def get_updates(world: World, params: Params) -> Any:
     if world.webhook is not None:
         raise ApiError(
@@ -35,12 +46,7 @@ def get_updates(world: World, params: Params) -> Any:
             "Conflict: can't use getUpdates method while webhook is active; "
             "use deleteWebhook to delete the webhook first",
         )
-    offset = int(params.get("offset") or 0)
-    if offset > 0:
-        world.confirm(offset)
-    allowed = params.get("allowed_updates")
-    if isinstance(allowed, list):
-        world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
+    take_poll(world, params)
     limit = min(100, max(1, int(params.get("limit") or 100)))
     return world.deliverable()[:limit]
 

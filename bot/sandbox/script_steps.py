@@ -208,14 +208,20 @@ ACTIONS: dict[str, Callable[[ScenarioState, Args], object]] = {
 Check = Callable[[ScenarioState, Args], tuple[bool, str]]
 
 
-def _said(s: ScenarioState, a: Args) -> tuple[bool, str]:
-    texts = [m.shown_text for m in s.world.bot_messages(s.chat(a["chat"]))]
-    found = [t for t in texts if a["fragment"].lower() in t.lower()]
+def _find(texts: list[str], fragment: str, verb: str, counted: str) -> tuple[bool, str]:
+    """Whether a text holds the fragment, and what to say either way; `counted` names the
+    texts, with `{n}` for how many there are."""
+    found = [t for t in texts if fragment.lower() in t.lower()]
     if found:
-        return True, f"it said {_short(found[-1])!r}"
-    return False, f"the bot said {len(texts)} message(s) there" + (
+        return True, f"it {verb} {_short(found[-1])!r}"
+    return False, counted.replace("{n}", str(len(texts))) + (
         f", the last: {_short(texts[-1])!r}" if texts else ""
     )
+
+
+def _said(s: ScenarioState, a: Args) -> tuple[bool, str]:
+    texts = [m.shown_text for m in s.world.bot_messages(s.chat(a["chat"]))]
+    return _find(texts, a["fragment"], "said", "the bot said {n} message(s) there")
 
 
 def _said_nothing(s: ScenarioState, a: Args) -> tuple[bool, str]:
@@ -253,12 +259,7 @@ def _deleted(s: ScenarioState, a: Args) -> tuple[bool, str]:
 
 def _private(s: ScenarioState, a: Args) -> tuple[bool, str]:
     texts = [m.shown_text for m in s.world.private_messages_to(s.user(a["user"]))]
-    found = [t for t in texts if a["fragment"].lower() in t.lower()]
-    if found:
-        return True, f"it got {_short(found[-1])!r}"
-    return False, f"{a['user']} got {len(texts)} private message(s)" + (
-        f", the last: {_short(texts[-1])!r}" if texts else ""
-    )
+    return _find(texts, a["fragment"], "got", a["user"] + " got {n} private message(s)")
 
 
 def _private_media(s: ScenarioState, a: Args) -> tuple[bool, str]:

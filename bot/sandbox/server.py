@@ -21,8 +21,9 @@ import aiohttp
 from aiohttp import web
 
 from bot.sandbox import bot_api
+from bot.sandbox.api_messages import take_poll
 from bot.sandbox.model import Call
-from bot.sandbox.world import DEFAULT_UPDATES, World
+from bot.sandbox.world import World
 
 # Parameters that are always text, even when they look like JSON (PTB sends strings unquoted).
 TEXT_PARAMS = frozenset(
@@ -135,12 +136,7 @@ class SandboxServer:
         generation = self._poll_generation
         if world.webhook is not None:
             return None
-        offset = int(params.get("offset") or 0)
-        if offset > 0:
-            world.confirm(offset)
-        allowed = params.get("allowed_updates")
-        if isinstance(allowed, list):
-            world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
+        take_poll(world, params)
         deadline = time.monotonic() + float(params.get("timeout") or 0)
         while not self._closing and not world.deliverable() and world.webhook is None:
             if generation != self._poll_generation:
