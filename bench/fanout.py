@@ -22,10 +22,10 @@ from typing import Any
 from bench._results import save
 from bot import migrate
 from bot.app import build_application, running
-from bot.sandbox.model import ADMIN_RIGHTS, Member
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.world import World
 from bot.settings import Settings
+from sandbox.model import ADMIN_RIGHTS, Member
+from sandbox.server import SandboxServer
+from sandbox.world import World
 from storage.groups import ChatRepository
 
 TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"

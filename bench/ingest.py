@@ -44,10 +44,10 @@ from telegram.ext import (
 from bench._results import save
 from bot import migrate
 from bot.app import build_application, running
-from bot.sandbox.offline import ME as BOT
-from bot.sandbox.offline import ScriptedRequest as OfflineRequest
 from bot.settings import Settings
 from rules.detect import MessageFacts, message_fingerprint
+from sandbox.offline import ME as BOT
+from sandbox.offline import ScriptedRequest as OfflineRequest
 from storage.groups import ChatRepository
 from storage.models import Activity, Member, ModerationLog, ProcessedUpdate
 

@@ -3,6 +3,9 @@
 The bot runs with its own throwaway SQLite database (unless DATABASE_URL points elsewhere on
 purpose via SANDBOX_DATABASE_URL), its owners are the scenario's owners, and Telegram is the
 sandbox on 127.0.0.1. Scenario files exit non-zero when an `expect` line fails.
+
+The sandbox is a top-level package of the source checkout, not part of the installed bot: it is
+imported only when this command runs, from the checkout this bot package belongs to.
 """
 
 from __future__ import annotations
@@ -13,12 +16,16 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot import migrate
 from bot.app import build_application, running
-from bot.sandbox.script import run_interactive, run_scenario
-from bot.sandbox.world import World
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sandbox.world import World
+
+CHECKOUT = Path(__file__).resolve().parent.parent
 
 SANDBOX_TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"  # noqa: S105 - the sandbox accepts any token
 
@@ -44,7 +51,21 @@ def _starter(settings: Settings, database_url: str):  # noqa: ANN202 - a StartBo
     return start_bot
 
 
+def _find_sandbox() -> None:
+    """Let `import sandbox` find the checkout's sandbox even when the command runs elsewhere."""
+    if (CHECKOUT / "sandbox" / "__init__.py").is_file() and str(CHECKOUT) not in sys.path:
+        sys.path.append(str(CHECKOUT))
+
+
 async def run_sandbox(settings: Settings, *, script: str | None) -> int:
+    _find_sandbox()
+    try:
+        from sandbox import run_interactive, run_scenario
+    except ModuleNotFoundError as exc:
+        if exc.name != "sandbox":
+            raise
+        print("error: the sandbox comes with the source checkout only", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="groupkeeper-sandbox-") as tmp:
         database_url = os.environ.get("SANDBOX_DATABASE_URL") or (
             f"sqlite+aiosqlite:///{Path(tmp) / 'sandbox.db'}"

@@ -7,7 +7,7 @@ import pytest
 
 from bot.executor import Executor
 from bot.ratelimit import SendLimiter
-from bot.sandbox.offline import scripted_bot
+from sandbox.offline import scripted_bot
 from storage.db import create_engine, create_session_factory
 from storage.models import utcnow
 from storage.outbox import OutboxRepository

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, update
 from bot.app import build_application, running
 from bot.caches import RecentIds
 from bot.context import UnitOfWork
-from bot.sandbox.offline import ScriptedRequest
 from bot.settings import Settings
 from bot.state import StateCache
+from sandbox.offline import ScriptedRequest
 from storage.db import Written, create_engine, create_session_factory, written
 from storage.groups import ChatRepository
 from storage.models import Activity, Chat, Member, ModerationLog, utcnow

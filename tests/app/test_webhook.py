@@ -6,8 +6,8 @@ import socket
 import httpx
 
 from bot.app import build_application, running
-from bot.sandbox.offline import ScriptedRequest
 from bot.settings import Settings
+from sandbox.offline import ScriptedRequest
 
 TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
 

@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import update
 
 from bot.app import build_application, running
-from bot.sandbox import bot_api
-from bot.sandbox.model import Chat, Message, User
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.world import World, settle, wait_for
 from bot.settings import Settings
+from sandbox import bot_api
+from sandbox.model import Chat, Message, User
+from sandbox.server import SandboxServer
+from sandbox.world import World, settle, wait_for
 from storage.models import Chat as ChatRow
 
 TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from bot.app import build_application, running
-from bot.sandbox.world import settle, wait_for
 from bot.scheduler import run_schedule
+from sandbox.world import settle, wait_for
 from storage.models import Activity, Schedule, utcnow
 from tests.e2e.conftest import TOKEN
 

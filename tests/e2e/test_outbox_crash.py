@@ -16,8 +16,8 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.world import World
+from sandbox.server import SandboxServer
+from sandbox.world import World
 from storage.db import create_engine, create_session_factory
 from storage.models import Outbox
 from storage.outbox import OutboxRepository

@@ -8,8 +8,8 @@ import pytest
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.world import World
+from sandbox.server import SandboxServer
+from sandbox.world import World
 
 
 def small_world(**limits) -> World:

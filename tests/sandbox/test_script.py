@@ -6,8 +6,8 @@ import io
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.sandbox.script import run_interactive, run_scenario
-from bot.sandbox.script_syntax import parse_line
+from sandbox.script import run_interactive, run_scenario
+from sandbox.script_syntax import parse_line
 from tests.sandbox.conftest import build_app, polling
 
 
@@ -112,7 +112,7 @@ def test_script_syntax_covers_message_options():
 
 
 def test_script_every_documented_line_parses():
-    from bot.sandbox.script import HELP
+    from sandbox.script import HELP
 
     example = [line for line in HELP.splitlines() if line.startswith("    ")]
     assert len(example) > 30

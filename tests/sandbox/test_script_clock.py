@@ -8,8 +8,8 @@ import time
 from telegram import InputFile, Update
 from telegram.ext import CommandHandler, MessageHandler, MessageReactionHandler, filters
 
-from bot.sandbox.script import run_scenario
-from bot.sandbox.script_syntax import parse_line
+from sandbox.script import run_scenario
+from sandbox.script_syntax import parse_line
 from tests.sandbox.conftest import build_app, polling
 
 DAY = 86400

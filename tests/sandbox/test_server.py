@@ -9,7 +9,7 @@ from telegram import ChatPermissions, InputFile, Update
 from telegram.error import BadRequest, Conflict, RetryAfter
 from telegram.ext import ChatMemberHandler, MessageHandler, filters
 
-from bot.sandbox.server import SandboxServer
+from sandbox.server import SandboxServer
 from tests.sandbox.conftest import build_app, polling, small_world
 
 

@@ -4,9 +4,9 @@ import time
 
 import pytest
 
-from bot.sandbox import bot_api
-from bot.sandbox.markup import parse_html
-from bot.sandbox.world import World
+from sandbox import bot_api
+from sandbox.markup import parse_html
+from sandbox.world import World
 from tests.sandbox.conftest import small_world
 
 

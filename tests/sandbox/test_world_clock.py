@@ -2,7 +2,7 @@
 
 import time
 
-from bot.sandbox import bot_api
+from sandbox import bot_api
 from tests.sandbox.conftest import small_world
 
 DAY = 86400

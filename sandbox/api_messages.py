@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.api_common import ApiError, Params, as_dict, group_chat, int_param, resolve_chat
-from bot.sandbox.markup import EntityError, parse_html
-from bot.sandbox.model import Chat, Message
-from bot.sandbox.world import DEFAULT_UPDATES, World
+from sandbox.api_common import ApiError, Params, as_dict, group_chat, int_param, resolve_chat
+from sandbox.markup import EntityError, parse_html
+from sandbox.model import Chat, Message
+from sandbox.world import DEFAULT_UPDATES, World
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024

@@ -8,11 +8,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bot.sandbox import api_members as members
-from bot.sandbox import api_messages as messages
-from bot.sandbox.api_common import ApiError, Params
-from bot.sandbox.model import Call, Chat
-from bot.sandbox.world import World
+from sandbox import api_members as members
+from sandbox import api_messages as messages
+from sandbox.api_common import ApiError, Params
+from sandbox.model import Call, Chat
+from sandbox.world import World
 
 Method = Callable[[World, Params], Any]
 METHODS: dict[str, Method] = {

@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from bot.sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member, Message, User
-from bot.sandbox.people import People
-from bot.sandbox.people_talk import Talk
+from sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member, Message, User
+from sandbox.people import People
+from sandbox.people_talk import Talk
 
 DEFAULT_UPDATES = frozenset(
     {

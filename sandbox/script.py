@@ -73,10 +73,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TextIO
 
-from bot.sandbox.script_steps import ScenarioState, run_step
-from bot.sandbox.script_syntax import ScriptError, Step, names, parse_line
-from bot.sandbox.server import SandboxServer
-from bot.sandbox.world import World
+from sandbox.script_steps import ScenarioState, run_step
+from sandbox.script_syntax import ScriptError, Step, names, parse_line
+from sandbox.server import SandboxServer
+from sandbox.world import World
 
 StartBot = Callable[[World, str], contextlib.AbstractAsyncContextManager[object]]
 HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""

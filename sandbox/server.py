@@ -20,10 +20,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox import bot_api
-from bot.sandbox.api_messages import take_poll
-from bot.sandbox.model import Call
-from bot.sandbox.world import World
+from sandbox import bot_api
+from sandbox.api_messages import take_poll
+from sandbox.model import Call
+from sandbox.world import World
 
 # Parameters that are always text, even when they look like JSON (PTB sends strings unquoted).
 TEXT_PARAMS = frozenset(

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.markup import detect_entities
-from bot.sandbox.model import Chat, Message, User, emoji_reaction
-from bot.sandbox.people import ANONYMOUS_ADMIN
+from sandbox.markup import detect_entities
+from sandbox.model import Chat, Message, User, emoji_reaction
+from sandbox.people import ANONYMOUS_ADMIN
 
 if TYPE_CHECKING:
-    from bot.sandbox.world import World
+    from sandbox.world import World
 
 CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True, language_code=None)
 Buttons = list[list[dict[str, Any]]]

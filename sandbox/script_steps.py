@@ -9,9 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from bot.sandbox.model import Chat, Message, User
-from bot.sandbox.script_syntax import Step
-from bot.sandbox.world import World
+from sandbox.model import Chat, Message, User
+from sandbox.script_syntax import Step
+from sandbox.world import World
 
 COMPARE: dict[str, Callable[[int, int], bool]] = {
     "=": operator.eq,

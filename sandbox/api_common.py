@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.sandbox.model import PRESENT, Chat, Member
-from bot.sandbox.world import World
+from sandbox.model import PRESENT, Chat, Member
+from sandbox.world import World
 
 Params = dict[str, Any]
 NO_RIGHTS = {

@@ -3,14 +3,14 @@
 Each action changes the world, queues the updates in Telegram's order (a join is a chat_member
 update then a service message; adding the bot is my_chat_member then a service message) and
 returns what it created. Updates are queued only for chats the bot is in. What people write
-and how they react is in `bot.sandbox.people_talk`. Every date comes from `World.now()`.
+and how they react is in `sandbox.people_talk`. Every date comes from `World.now()`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.model import (
+from sandbox.model import (
     ADMIN_RIGHTS,
     ANONYMOUS_ADMIN_ID,
     PRESENT,
@@ -22,7 +22,7 @@ from bot.sandbox.model import (
 )
 
 if TYPE_CHECKING:
-    from bot.sandbox.world import World
+    from sandbox.world import World
 
 ANONYMOUS_ADMIN = User(
     ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True, language_code=None

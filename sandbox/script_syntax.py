@@ -1,4 +1,4 @@
-"""The scenario language of the sandbox, parsed line by line into steps (see bot.sandbox.script
+"""The scenario language of the sandbox, parsed line by line into steps (see sandbox.script
 for the language itself). Parsing knows nothing of the world: a step names users, chats and
 messages the way the line does, and the runner resolves them."""
 

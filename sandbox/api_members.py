@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from bot.sandbox.api_common import (
+from sandbox.api_common import (
     ApiError,
     Params,
     as_dict,
@@ -14,8 +14,8 @@ from bot.sandbox.api_common import (
     target,
     user_id,
 )
-from bot.sandbox.model import ADMIN_RIGHTS, PERMISSIONS, PRESENT, InviteLink, Member, User
-from bot.sandbox.world import World
+from sandbox.model import ADMIN_RIGHTS, PERMISSIONS, PRESENT, InviteLink, Member, User
+from sandbox.world import World
 
 
 def _known_user(world: World, uid: int) -> User:
