@@ -25,6 +25,7 @@ from bot.app import build_application, running
 from bot.settings import Settings
 from sandbox.model import ADMIN_RIGHTS, Member
 from sandbox.server import SandboxServer
+from sandbox.talk import Talk
 from sandbox.world import World
 from storage.groups import ChatRepository
 
@@ -66,7 +67,7 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
                 await session.commit()
             calls_before = len(world.journal)
             started = time.perf_counter()
-            world.send(adam, chats[0], f"/blacklist {spammer.id} advertising")
+            Talk(world).send(adam, chats[0], f"/blacklist {spammer.id} advertising")
             while not all(world.is_banned(spammer, c) for c in chats):
                 await asyncio.sleep(0.05)
             elapsed = time.perf_counter() - started
@@ -89,7 +90,7 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
         "ratio_ideal_over_measured": round(ideal / elapsed, 3),
         "answers_429": world.too_many_requests,
         "calls_by_method": by_method,
-        "limits": {"per_second": rate, "per_group_per_minute": world.per_chat_per_minute},
+        "limits": {"per_second": rate, "per_group_per_minute": world.limits.per_chat_per_minute},
     }
 
 

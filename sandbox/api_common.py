@@ -28,13 +28,18 @@ class ApiError(Exception):
         self.parameters = parameters
 
 
+def too_many_requests(retry_after: int) -> ApiError:
+    """Telegram's flood answer: wait `retry_after` seconds."""
+    return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+
+
 def resolve_chat(world: World, params: Params) -> Chat:
     """The chat named by chat_id (a number or an @username), as Telegram finds it."""
     ref = params.get("chat_id")
     if isinstance(ref, str) and ref.startswith("@"):
-        for chat in world.chats.values():
-            if chat.username and chat.username.lower() == ref[1:].lower():
-                return chat
+        for named in world.chats.values():
+            if named.username and named.username.lower() == ref[1:].lower():
+                return named
         raise ApiError(400, "Bad Request: chat not found")
     try:
         key = int(ref)  # type: ignore[arg-type]

@@ -14,7 +14,9 @@ from sandbox.api_common import (
     target,
     user_id,
 )
+from sandbox.membership import Membership
 from sandbox.model import ADMIN_RIGHTS, PERMISSIONS, PRESENT, InviteLink, Member, User
+from sandbox.posting import member_update
 from sandbox.world import World
 
 
@@ -51,12 +53,11 @@ def ban_chat_member(world: World, params: Params) -> Any:
     else:
         new = Member(user, "kicked", until_date=until)
         chat.members[uid] = new
-    if params.get("revoke_messages") or chat.type == "group":
-        for message in chat.messages.values():
-            if message.sender is not None and message.sender.id == uid and not message.deleted:
-                message.deleted = True
+    # revoke_messages takes the group's history away from the removed user (a basic group's
+    # choice; always so in supergroups). Nothing the others see is deleted: the user's
+    # messages stay until deleteMessage(s) removes them.
     if old["status"] in PRESENT:
-        world.member_update(chat, world.bot, old, new.to_api())
+        member_update(world, chat, world.bot, old, new.to_api())
     when = _until_text(until)
     world.note(chat, f"bot banned {world.name_of(user)}{when}", "ban")
     return True
@@ -73,8 +74,8 @@ def unban_chat_member(world: World, params: Params) -> Any:
     elif member is not None and member.status in PRESENT and not params.get("only_if_banned"):
         target(chat, uid)
         del chat.members[uid]  # without only_if_banned, Telegram removes a present member
-        world.member_update(
-            chat, world.bot, member.to_api(), {"user": user.to_api(), "status": "left"}
+        member_update(
+            world, chat, world.bot, member.to_api(), {"user": user.to_api(), "status": "left"}
         )
         world.note(chat, f"bot removed {world.name_of(user)} (unban of a member)", "unban")
     return True
@@ -105,7 +106,7 @@ def restrict_chat_member(world: World, params: Params) -> Any:
         denied = ", ".join(k.removeprefix("can_") for k, v in full.items() if not v)
         when = _until_text(member.until_date)
         world.note(chat, f"bot restricted {world.name_of(user)} (no {denied}){when}", "restrict")
-    world.member_update(chat, world.bot, old, member.to_api())
+    member_update(world, chat, world.bot, old, member.to_api())
     return True
 
 
@@ -127,7 +128,7 @@ def promote_chat_member(world: World, params: Params) -> Any:
     else:
         chat.members[uid] = Member(user)
         world.note(chat, f"bot removed {world.name_of(user)} as admin", "promote")
-    world.member_update(chat, world.bot, old, chat.members[uid].to_api())
+    member_update(world, chat, world.bot, old, chat.members[uid].to_api())
     return True
 
 
@@ -186,8 +187,13 @@ def get_chat(world: World, params: Params) -> Any:
 def leave_chat(world: World, params: Params) -> Any:
     chat = group_chat(world, params, groups_only=True)
     old = chat.members.pop(world.bot.id)
-    world.member_update(
-        chat, world.bot, old.to_api(), {"user": world.bot.to_api(), "status": "left"}, mine=True
+    member_update(
+        world,
+        chat,
+        world.bot,
+        old.to_api(),
+        {"user": world.bot.to_api(), "status": "left"},
+        mine=True,
     )
     world.note(chat, "bot left the group", "leave")
     return True
@@ -232,7 +238,7 @@ def approve_chat_join_request(world: World, params: Params) -> Any:
     if chat.status_of(user.id) in PRESENT:
         raise ApiError(400, "Bad Request: USER_ALREADY_PARTICIPANT")
     world.note(chat, f"bot approved {world.name_of(user)}'s request to join", "approve")
-    world.join(user, chat, invite_link=link, approved_by=world.bot)
+    Membership(world).join(user, chat, invite_link=link, approved_by=world.bot)
     return True
 
 

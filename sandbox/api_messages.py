@@ -1,101 +1,31 @@
-"""Sandbox Bot API methods about updates, the webhook, messages, buttons and commands."""
+"""Sandbox Bot API methods about messages: sending, editing and deleting them, answering button
+presses, chat actions."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sandbox.api_common import ApiError, Params, as_dict, group_chat, int_param, resolve_chat
+from sandbox.api_common import (
+    ApiError,
+    Params,
+    as_dict,
+    group_chat,
+    int_param,
+    resolve_chat,
+    too_many_requests,
+)
 from sandbox.markup import EntityError, parse_html
 from sandbox.model import Chat, Message
-from sandbox.world import DEFAULT_UPDATES, World
+from sandbox.posting import message_to_api, new_message, reply_extra
+from sandbox.world import World
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_DELETE = 100  # message ids in one deleteMessages call
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
 )
-
-
-def get_me(world: World, params: Params) -> Any:
-    return {
-        **world.bot.to_api(),
-        "can_join_groups": True,
-        "can_read_all_group_messages": True,
-        "supports_inline_queries": False,
-        "can_connect_to_business": False,
-        "has_main_web_app": False,
-    }
-
-
-def take_poll(world: World, params: Params) -> None:
-    """What a getUpdates call says besides asking: updates below `offset` were received, and
-    which kinds of update the bot wants from now on."""
-    offset = int(params.get("offset") or 0)
-    if offset > 0:
-        world.confirm(offset)
-    allowed = params.get("allowed_updates")
-    if isinstance(allowed, list):
-        world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
-
-
-def get_updates(world: World, params: Params) -> Any:
-    if world.webhook is not None:
-        raise ApiError(
-            409,
-            "Conflict: can't use getUpdates method while webhook is active; "
-            "use deleteWebhook to delete the webhook first",
-        )
-    take_poll(world, params)
-    limit = min(100, max(1, int(params.get("limit") or 100)))
-    return world.deliverable()[:limit]
-
-
-def set_webhook(world: World, params: Params) -> Any:
-    url = str(params.get("url") or "")
-    if not url:
-        world.webhook = None
-        return True
-    if not url.startswith(
-        ("http://127.0.0.1", "http://localhost", "https://127.0.0.1", "https://localhost")
-    ):
-        raise ApiError(
-            400, "Bad Request: bad webhook: the sandbox delivers webhooks to 127.0.0.1 only"
-        )
-    if params.get("drop_pending_updates"):
-        world.updates.clear()
-    allowed = params.get("allowed_updates")
-    world.webhook = {
-        "url": url,
-        "secret_token": params.get("secret_token"),
-        "allowed_updates": allowed if isinstance(allowed, list) else None,
-    }
-    if isinstance(allowed, list):
-        world.allowed_updates = frozenset(allowed) if allowed else DEFAULT_UPDATES
-    world.touch()
-    return True
-
-
-def delete_webhook(world: World, params: Params) -> Any:
-    world.webhook = None
-    if params.get("drop_pending_updates"):
-        world.updates.clear()
-    return True
-
-
-def get_webhook_info(world: World, params: Params) -> Any:
-    hook = world.webhook or {}
-    info: dict[str, Any] = {
-        "url": hook.get("url", ""),
-        "has_custom_certificate": False,
-        "pending_update_count": len(world.updates),
-    }
-    if hook.get("allowed_updates"):
-        info["allowed_updates"] = hook["allowed_updates"]
-    if hook.get("last_error_message"):
-        info["last_error_date"] = hook["last_error_date"]
-        info["last_error_message"] = hook["last_error_message"]
-    return info
 
 
 # ---- sending -------------------------------------------------------------------------------
@@ -119,10 +49,14 @@ def _formatted(params: Params, key: str, limit: int) -> tuple[str, list[dict[str
 
 def _send_target(world: World, params: Params) -> Chat:
     chat = group_chat(world, params)
-    wait = world.flood_wait(chat.id)
-    if wait is not None:
-        raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+    _check_flood(world, chat)
     return chat
+
+
+def _check_flood(world: World, chat: Chat) -> None:
+    wait = world.limits.flood_wait(chat.id)
+    if wait is not None:
+        raise too_many_requests(wait)
 
 
 def _reply_extra(world: World, chat: Chat, params: Params) -> dict[str, Any]:
@@ -138,7 +72,7 @@ def _reply_extra(world: World, chat: Chat, params: Params) -> dict[str, Any]:
         if lenient:
             return {}
         raise ApiError(400, "Bad Request: message to be replied not found")
-    return world.reply_extra(target)
+    return reply_extra(world, target)
 
 
 def _buttons(params: Params) -> list[list[dict[str, Any]]] | None:
@@ -147,9 +81,9 @@ def _buttons(params: Params) -> list[list[dict[str, Any]]] | None:
 
 
 def _finish_send(world: World, chat: Chat, message: Message, what: str = "") -> Any:
-    world.count_send(chat.id)
+    world.limits.count_send(chat.id)
     world.note(chat, describe_bot_message(message, what), "bot")
-    return world.message_to_api(message)
+    return message_to_api(world, message)
 
 
 def describe_bot_message(message: Message, what: str = "") -> str:
@@ -169,7 +103,7 @@ def send_message(world: World, params: Params) -> Any:
         extra["_link_preview_options"] = params["link_preview_options"]
     if params.get("disable_notification"):
         extra["_silent"] = True
-    message = world.new_message(chat, world.bot, text, by_bot=True, entities=entities, **extra)
+    message = new_message(world, chat, world.bot, text, by_bot=True, entities=entities, **extra)
     message.buttons = _buttons(params)
     return _finish_send(world, chat, message)
 
@@ -220,7 +154,7 @@ def _send_media(world: World, params: Params, kind: str) -> Any:
         extra["caption"] = caption
         if entities:
             extra["caption_entities"] = entities
-    message = world.new_message(chat, world.bot, by_bot=True, **extra)
+    message = new_message(world, chat, world.bot, by_bot=True, **extra)
     message.buttons = _buttons(params)
     return _finish_send(world, chat, message, f"[{kind} {upload['file_name']}] ")
 
@@ -241,9 +175,7 @@ def _own_message(world: World, params: Params) -> tuple[Chat, Message]:
 
 def edit_message_text(world: World, params: Params) -> Any:
     chat, message = _own_message(world, params)
-    wait = world.flood_wait(chat.id)
-    if wait is not None:
-        raise ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+    _check_flood(world, chat)
     text, entities = _formatted(params, "text", MAX_TEXT)
     if not text.strip():
         raise ApiError(400, "Bad Request: message text is empty")
@@ -252,9 +184,9 @@ def edit_message_text(world: World, params: Params) -> Any:
         raise ApiError(400, NOT_MODIFIED)
     message.text, message.entities, message.buttons = text, entities, buttons
     message.edited, message.edit_date = True, world.now()
-    world.count_send(chat.id)
+    world.limits.count_send(chat.id)
     world.note(chat, "bot edited " + describe_bot_message(message).removeprefix("bot: "), "bot")
-    return world.message_to_api(message)
+    return message_to_api(world, message)
 
 
 def edit_message_reply_markup(world: World, params: Params) -> Any:
@@ -265,7 +197,7 @@ def edit_message_reply_markup(world: World, params: Params) -> Any:
     message.buttons, message.edited, message.edit_date = buttons, True, world.now()
     shown = " ".join(f"[{b.get('text', '')}]" for row in buttons or [] for b in row) or "none"
     world.note(chat, f"bot changed the buttons of #{message.message_id}: {shown}", "bot")
-    return world.message_to_api(message)
+    return message_to_api(world, message)
 
 
 def delete_message(world: World, params: Params) -> Any:
@@ -276,38 +208,64 @@ def delete_message(world: World, params: Params) -> Any:
         if chat.type != "private":
             group_chat(world, params)
         raise ApiError(400, "Bad Request: message to delete not found")
-    if not message.by_bot and chat.type != "private":
-        group_chat(world, params, "can_delete_messages")
-    elif chat.type != "private":
-        group_chat(world, params)
-    message.deleted = True
-    owner = "its own" if message.by_bot else f"{world.name_of(message.sender)}'s"
-    world.note(chat, f"bot deleted {owner} message #{message.message_id}", "delete")
+    _deletable(world, params, chat, [message])
+    _delete(world, chat, message)
     return True
 
 
 def delete_messages(world: World, params: Params) -> Any:
-    ids = params.get("message_ids")
-    if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
-        raise ApiError(400, "Bad Request: message_ids must be a non-empty list of at most 100")
+    """Up to 100 messages at once; those it cannot find are skipped, as on Telegram, so the
+    answer is True even when none was there."""
+    ids = _message_ids(params.get("message_ids"))
     chat = group_chat(world, params)
-    if chat.type != "private" and any(
-        not chat.messages[i].by_bot for i in ids if i in chat.messages
-    ):
-        group_chat(world, params, "can_delete_messages")
-    deleted = 0
-    for message_id in ids:
-        try:
-            delete_message(world, {"chat_id": params.get("chat_id"), "message_id": message_id})
-            deleted += 1
-        except ApiError:
-            continue
-    if not deleted:
-        raise ApiError(400, "Bad Request: message to delete not found")
+    found = [chat.messages[i] for i in ids if i in chat.messages and not chat.messages[i].deleted]
+    _deletable(world, params, chat, found)
+    for message in found:
+        _delete(world, chat, message)
     return True
 
 
-# ---- buttons, commands, actions ----------------------------------------------------------
+def _message_ids(value: Any) -> list[int]:
+    """message_ids as Telegram reads them, refused with its texts."""
+    if value is None or value in ("", []):
+        raise ApiError(400, "Bad Request: message identifiers are not specified")
+    if isinstance(value, str):  # a form field that is not JSON
+        raise ApiError(400, "Bad Request: can't parse message_ids JSON object")
+    if not isinstance(value, list):
+        raise ApiError(400, "Bad Request: expected an Array of message identifiers")
+    if len(value) > MAX_DELETE:
+        raise ApiError(400, "Bad Request: too many message identifiers specified")
+    ids = []
+    for item in value:
+        if isinstance(item, bool) or not isinstance(item, int | float | str):
+            raise ApiError(400, "Bad Request: message identifier must be a Number")
+        try:
+            number = int(item) if not isinstance(item, float) else int(str(item))
+        except ValueError:
+            raise ApiError(400, "Bad Request: can't parse message identifier as a Number") from None
+        if number <= 0:
+            raise ApiError(400, "Bad Request: invalid message identifier specified")
+        ids.append(number)
+    return ids
+
+
+def _deletable(world: World, params: Params, chat: Chat, messages: list[Message]) -> None:
+    """In a group the bot deletes its own messages as a member, others' with the right."""
+    if chat.type == "private":
+        return
+    if any(not m.by_bot for m in messages):
+        group_chat(world, params, "can_delete_messages")
+    else:
+        group_chat(world, params)
+
+
+def _delete(world: World, chat: Chat, message: Message) -> None:
+    message.deleted = True
+    owner = "its own" if message.by_bot else f"{world.name_of(message.sender)}'s"
+    world.note(chat, f"bot deleted {owner} message #{message.message_id}", "delete")
+
+
+# ---- buttons and actions ----------------------------------------------------------
 def answer_callback_query(world: World, params: Params) -> Any:
     query = world.callbacks.pop(str(params.get("callback_query_id") or ""), None)
     if query is None:
@@ -320,31 +278,6 @@ def answer_callback_query(world: World, params: Params) -> Any:
         presser = world.by_id.get(query["from"]["id"])
         world.note(chat, f"bot -> {world.name_of(presser)} ({alert}): {params['text']}", "bot")
     return True
-
-
-def _scope_key(params: Params) -> tuple[str, str]:
-    scope = as_dict(params.get("scope")) or {"type": "default"}
-    parts = [str(scope.get("type"))] + [str(scope[k]) for k in ("chat_id", "user_id") if k in scope]
-    return ":".join(parts), str(params.get("language_code") or "")
-
-
-def set_my_commands(world: World, params: Params) -> Any:
-    commands = params.get("commands")
-    if not isinstance(commands, list):
-        raise ApiError(400, "Bad Request: can't parse BotCommand array")
-    world.commands[_scope_key(params)] = [
-        {"command": str(c["command"]), "description": str(c["description"])} for c in commands
-    ]
-    return True
-
-
-def delete_my_commands(world: World, params: Params) -> Any:
-    world.commands.pop(_scope_key(params), None)
-    return True
-
-
-def get_my_commands(world: World, params: Params) -> Any:
-    return world.commands.get(_scope_key(params), [])
 
 
 def send_chat_action(world: World, params: Params) -> Any:

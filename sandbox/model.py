@@ -1,4 +1,5 @@
-"""The sandbox's data: users, members with rights, messages, chats, invite links, journaled calls.
+"""The sandbox's data: users, members with rights, messages, chats, invite links, journaled calls
+and transcript events.
 
 Plain dataclasses; each knows how to render itself as the Bot API's JSON object.
 """
@@ -228,6 +229,18 @@ class Chat:
 
     def member(self, user_id: int) -> Member | None:
         return self.members.get(user_id)
+
+
+@dataclass
+class Event:
+    """One thing that happened, as a transcript shows it: `[chat] text`."""
+
+    chat: Chat | None
+    text: str
+    kind: str = "note"
+
+    def line(self) -> str:
+        return f"[{self.chat.label}] {self.text}" if self.chat is not None else self.text
 
 
 @dataclass

@@ -181,7 +181,7 @@ class Runner:
         await self.stack.enter_async_context(self.start_bot(world, base_url))
         self.started = True
         for key, by in self.state.pending_bots:
-            world.add_bot(key, by=by)
+            self.state.membership.add_bot(key, by=by)
         self.state.pending_bots.clear()
         await self.settle(0)
 

@@ -9,8 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from sandbox.membership import Membership
 from sandbox.model import Chat, Message, User
 from sandbox.script_syntax import Step
+from sandbox.talk import Talk
 from sandbox.world import World
 
 COMPARE: dict[str, Callable[[int, int], bool]] = {
@@ -43,6 +45,12 @@ class ScenarioState:
     failures: int = 0
     expectations: int = 0
     pending_bots: list[tuple[str, str]] = field(default_factory=list)
+    membership: Membership = field(init=False)
+    talk: Talk = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.membership = Membership(self.world)
+        self.talk = Talk(self.world)
 
     def user(self, name: str) -> User:
         """The user called `name`, created on first mention."""
@@ -86,12 +94,14 @@ Args = dict[str, str]
 
 
 def _add_bot(s: ScenarioState, a: Args) -> None:
-    s.world.add_bot(s.chat(a["chat"]), by=s.user(a["user"]), as_admin="member" not in a)
+    s.membership.add_bot(s.chat(a["chat"]), by=s.user(a["user"]), as_admin="member" not in a)
 
 
 def _join(s: ScenarioState, a: Args) -> None:
     inviter = s.user(a["inviter"]) if "inviter" in a else None
-    s.world.join(s.user(a["user"]), s.chat(a["chat"]), inviter=inviter, invite_link=a.get("link"))
+    s.membership.join(
+        s.user(a["user"]), s.chat(a["chat"]), inviter=inviter, invite_link=a.get("link")
+    )
 
 
 def _say(s: ScenarioState, a: Args) -> None:
@@ -100,7 +110,7 @@ def _say(s: ScenarioState, a: Args) -> None:
         message = chat.messages.get(int(a["edit"]))
         if message is None:
             raise KeyError(f"no message #{a['edit']} in {chat.key}")
-        world.edit(user, message, a["body"])
+        s.talk.edit(user, message, a["body"])
         return
     reply: Message | None = None
     if "reply" in a:
@@ -115,7 +125,7 @@ def _say(s: ScenarioState, a: Args) -> None:
     elif "channel" in a:
         sender_chat = a["channel_name"]
     buttons = [[{"text": a["button_name"], "url": a["url"]}]] if "button" in a else None
-    message = world.send(
+    message = s.talk.send(
         user,
         chat,
         a["body"],
@@ -138,7 +148,7 @@ def _react(s: ScenarioState, a: Args) -> None:
             raise KeyError(f"no message #{a['message']} in {chat.key}")
     else:
         target = world.last_message_of(s.user(a["author"]), chat)
-    if world.react(user, chat, target, a["emoji"]) is None:
+    if s.talk.react(user, chat, target, a["emoji"]) is None:
         world.note(chat, f"{a['user']} reacts {a['emoji']} to #{target.message_id}: no change")
 
 
@@ -177,25 +187,27 @@ def _press(s: ScenarioState, a: Args) -> None:
     for message in sorted(candidates, key=lambda m: (m.date, m.message_id), reverse=True):
         data = message.button_data(label)
         if data is not None:
-            world.press(user, message, data)
+            s.talk.press(user, message, data)
             return
     raise KeyError(f"no button {label!r} on the bot's messages")
 
 
 ACTIONS: dict[str, Callable[[ScenarioState, Args], object]] = {
     "add_bot": _add_bot,
-    "remove_bot": lambda s, a: s.world.remove_bot(s.chat(a["chat"]), by=s.user(a["user"])),
+    "remove_bot": lambda s, a: s.membership.remove_bot(s.chat(a["chat"]), by=s.user(a["user"])),
     "join": _join,
-    "join_request": lambda s, a: s.world.join_request(
+    "join_request": lambda s, a: s.membership.join_request(
         s.user(a["user"]), s.chat(a["chat"]), a["link"]
     ),
-    "leave": lambda s, a: s.world.leave(s.user(a["user"]), s.chat(a["chat"])),
-    "promote": lambda s, a: s.world.promote(
+    "leave": lambda s, a: s.membership.leave(s.user(a["user"]), s.chat(a["chat"])),
+    "promote": lambda s, a: s.membership.promote(
         s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])
     ),
-    "demote": lambda s, a: s.world.demote(s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])),
-    "migrate": lambda s, a: s.world.migrate_to_supergroup(s.chat(a["chat"])),
-    "private": lambda s, a: s.world.private(s.user(a["user"]), a["body"]),
+    "demote": lambda s, a: s.membership.demote(
+        s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])
+    ),
+    "migrate": lambda s, a: s.membership.migrate_to_supergroup(s.chat(a["chat"])),
+    "private": lambda s, a: s.talk.private(s.user(a["user"]), a["body"]),
     "say": _say,
     "press": _press,
     "react": _react,

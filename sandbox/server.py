@@ -1,56 +1,26 @@
 """The sandbox's HTTP face: the Bot API on 127.0.0.1, as python-telegram-bot calls it.
 
 Routes `/bot<token>/<method>`; any token stands for the sandbox's bot. Parameters arrive as form
-fields whose non-string values are JSON, as multipart when files are uploaded (the file's name and
-size are kept), or as a JSON body. getUpdates long-polls and wakes as soon as an update arrives;
-a second poller ends the first with 409, as Telegram does. With a webhook set, getUpdates answers
-409 and updates are POSTed to the webhook (127.0.0.1 only) with the secret token header, in
-order, retried until the receiver answers 200.
+fields (decoded by `serving.decode`), as multipart when files are uploaded, or as a JSON body;
+the call is answered by `serving.Endpoint` like any other carrier's (latency, long polling, 409
+for a superseded poller). With a webhook set, getUpdates answers 409 and updates are POSTed to
+the webhook (127.0.0.1 only) with the secret token header, in order, retried until the receiver
+answers 200.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import time
 from types import TracebackType
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 
-from sandbox import bot_api
-from sandbox.api_messages import take_poll
-from sandbox.model import Call
+from sandbox.api_common import Params
+from sandbox.serving import Endpoint, decode, encode, upload
 from sandbox.world import World
-
-# Parameters that are always text, even when they look like JSON (PTB sends strings unquoted).
-TEXT_PARAMS = frozenset(
-    {
-        "text",
-        "caption",
-        "name",
-        "url",
-        "secret_token",
-        "parse_mode",
-        "callback_query_id",
-        "language_code",
-        "description",
-        "short_description",
-        "title",
-        "inline_message_id",
-        "action",
-        "ip_address",
-        "emoji",
-        "custom_title",
-        "business_connection_id",
-    }
-)
-CONFLICT = (
-    "Conflict: terminated by other getUpdates request; make sure that only one bot "
-    "instance is running"
-)
 
 
 class SandboxServer:
@@ -63,10 +33,9 @@ class SandboxServer:
         self.host = host
         self.port = port
         self.base_url = ""
+        self._endpoint = Endpoint(world)
         self._runner: web.AppRunner | None = None
         self._pusher: asyncio.Task[None] | None = None
-        self._poll_generation = 0
-        self._closing = False
 
     async def start(self) -> str:
         """Listen and return the base_url for PTB, like `http://127.0.0.1:PORT/bot`."""
@@ -78,13 +47,12 @@ class SandboxServer:
         await site.start()
         self.port = self._runner.addresses[0][1]
         self.base_url = f"http://{self.host}:{self.port}/bot"
-        self._closing = False
+        self._endpoint.closing = False
         self._pusher = asyncio.create_task(self._push_webhooks())
         return self.base_url
 
     async def stop(self) -> None:
-        self._closing = True
-        self.world.touch()
+        self._endpoint.close()
         if self._pusher is not None:
             self._pusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -103,62 +71,29 @@ class SandboxServer:
     ) -> None:
         await self.stop()
 
-    # ---- requests ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
         try:
             params = await _params(request)
         except ValueError:
-            body = {
-                "ok": False,
-                "error_code": 400,
-                "description": "Bad Request: can't parse request body",
-            }
-            return web.json_response(body, status=400)
-        if method.lower() == "getupdates":
-            conflict = await self._long_poll(params)
-            if conflict is not None:
-                return conflict
-            status, body = bot_api.call(self.world, method, params)
-            return web.json_response(body, status=status)
-        self.world.busy += 1
-        try:
-            status, body = bot_api.call(self.world, method, params)
-        finally:
-            self.world.busy -= 1
-            self.world.mark_activity()
-        return web.json_response(body, status=status, dumps=_dumps)
-
-    async def _long_poll(self, params: dict[str, Any]) -> web.Response | None:
-        """Wait (up to `timeout`) for an update beyond the offset; a newer poll ends this one."""
-        world = self.world
-        self._poll_generation += 1
-        generation = self._poll_generation
-        if world.webhook is not None:
-            return None
-        take_poll(world, params)
-        deadline = time.monotonic() + float(params.get("timeout") or 0)
-        while not self._closing and not world.deliverable() and world.webhook is None:
-            if generation != self._poll_generation:
-                world.journal.append(
-                    Call("getUpdates", params, False, None, CONFLICT, time.time(), 409)
-                )
-                return web.json_response(
-                    {"ok": False, "error_code": 409, "description": CONFLICT}, status=409
-                )
-            left = deadline - time.monotonic()
-            if left <= 0:
-                break
-            await world.changed(min(1.0, left))
-        return None
+            status, body = (
+                400,
+                {
+                    "ok": False,
+                    "error_code": 400,
+                    "description": "Bad Request: can't parse request body",
+                },
+            )
+        else:
+            status, body = await self._endpoint.answer(request.match_info["method"], params)
+        return web.Response(body=encode(body), status=status, content_type="application/json")
 
     # ---- webhook -----------------------------------------------------------------------
     async def _push_webhooks(self) -> None:
         delay = 0.1
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as client:
-            while not self._closing:
+            while not self._endpoint.closing:
                 hook = self.world.webhook
-                pending = self.world.deliverable() if hook is not None else []
+                pending = self.world.deliverable(limit=1) if hook is not None else []
                 if hook is None or not pending:
                     await self.world.changed(1.0)
                     continue
@@ -191,42 +126,22 @@ async def _post(
         return f"Connection failed: {exc.__class__.__name__}"
 
 
-async def _params(request: web.Request) -> dict[str, Any]:
-    params: dict[str, Any] = {k: _value(k, v) for k, v in request.query.items()}
+async def _params(request: web.Request) -> Params:
+    """The call's parameters from the query, and a JSON, urlencoded or multipart body."""
+    fields = list(request.query.items())
     if not request.can_read_body:
-        return params
+        return decode(fields, {})
     if request.content_type == "application/json":
         data = await request.json()
+        params = decode(fields, {})
         if isinstance(data, dict):
             params.update(data)
         return params
-    files: dict[str, dict[str, Any]] = {}
+    uploads: dict[str, dict[str, Any]] = {}
     form = await request.post()
     for key, value in form.items():
         if isinstance(value, web.FileField):
-            size = len(value.file.read())
-            files[key] = {
-                "file_name": value.filename,
-                "size": size,
-                "mime_type": value.content_type,
-            }
-            params[key] = files[key]
+            uploads[key] = upload(value.filename, len(value.file.read()), value.content_type)
         else:
-            params[key] = _value(key, str(value))
-    for key, value in list(params.items()):
-        if isinstance(value, str) and value.startswith("attach://"):
-            params[key] = files.get(value.removeprefix("attach://"), value)
-    return params
-
-
-def _value(key: str, value: str) -> Any:
-    if key in TEXT_PARAMS:
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False)
+            fields.append((key, str(value)))
+    return decode(fields, uploads)

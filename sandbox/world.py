@@ -1,65 +1,34 @@
 """The sandbox's Telegram: users, groups, members with rights, messages, updates and a journal.
 
-In-memory state with no I/O. People act through the methods of `People` (`join`, `send`,
-`press`, ...), which change the state and queue the updates Telegram would send, in Telegram's
-order; the bot acts through `bot_api.call`, which answers as the Bot API does and journals every
-call. `events` keeps a readable line for everything that happened, for transcripts.
-`settle` and `wait_for` let tests and the console wait until the bot is done.
+`World` holds the state and answers questions about it; it has no I/O. People act on it through
+`Membership` and `Talk`, which take the world in their constructor; the bot acts on it through
+`bot_api.call`, which answers as the Bot API does and journals every call. `events` keeps a
+readable line for everything that happened, for transcripts. `settle` and `wait_for` let tests
+and the console wait until the bot is done; `touch` wakes whoever waits for a change.
 
 Dates (in updates, results, until_date checks) come from a movable clock, `now()`: the real time
 plus `time_offset`, moved by `shift` and `set_time_offset` to play a story over days. Rate limits
-and waiting keep the real monotonic clock (`clock`).
+and storms (`limits`) run on a monotonic `clock`, waiting on the real one. `latency` is how long
+every Bot API call takes to arrive, as the carriers (the HTTP server, the in-process request)
+await it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Member, Message, User
-from sandbox.people import People
-from sandbox.people_talk import Talk
+from sandbox.limits import Limits
+from sandbox.model import ADMIN_RIGHTS, BOT_ID, PRESENT, Call, Chat, Event, Member, Message, User
+from sandbox.updates import UpdateQueue, kind_of
 
-DEFAULT_UPDATES = frozenset(
-    {
-        "message",
-        "edited_message",
-        "callback_query",
-        "my_chat_member",
-        "chat_join_request",
-        "channel_post",
-        "edited_channel_post",
-        "inline_query",
-        "chosen_inline_result",
-        "shipping_query",
-        "pre_checkout_query",
-        "poll",
-        "poll_answer",
-        "chat_boost",
-        "removed_chat_boost",
-    }
-)
 UserRef = User | str | int
 ChatRef = Chat | str | int
 
 
-@dataclass
-class Event:
-    """One thing that happened, as a transcript shows it: `[chat] text`."""
-
-    chat: Chat | None
-    text: str
-    kind: str = "note"
-
-    def line(self) -> str:
-        return f"[{self.chat.label}] {self.text}" if self.chat is not None else self.text
-
-
-class World(People, Talk):
+class World:
     """Everything the sandbox knows. Tests and the console act on it; the server serves it."""
 
     def __init__(
@@ -70,6 +39,7 @@ class World(People, Talk):
         enforce_limits: bool = True,
         clock: Callable[[], float] = time.monotonic,
         bot_username: str = "groupkeeper_bot",
+        latency: float = 0.0,
     ) -> None:
         self.bot = User(BOT_ID, "GroupKeeper", bot_username, is_bot=True, language_code=None)
         self.users: dict[str, User] = {}
@@ -77,24 +47,25 @@ class World(People, Talk):
         self.chats: dict[str, Chat] = {}
         self.chat_by_id: dict[int, Chat] = {}
         self.owner_ids: list[int] = []
-        self.updates: list[dict[str, Any]] = []  # queued, not yet confirmed
-        self.next_update_id = 1
-        self.confirmed = 0  # every update_id below this was delivered and confirmed
-        self.allowed_updates: frozenset[str] = DEFAULT_UPDATES
+        self.updates = UpdateQueue()
         self.journal: list[Call] = []
         self.events: list[Event] = []
         self.refused: list[tuple[str, str]] = []  # (user name, chat key): joins refused by a ban
-        self.per_second = per_second
-        self.per_chat_per_minute = per_chat_per_minute
-        self.enforce_limits = enforce_limits
-        self.clock = clock
+        self.limits = Limits(
+            per_second=per_second,
+            per_chat_per_minute=per_chat_per_minute,
+            enforce=enforce_limits,
+            clock=clock,
+        )
+        self.too_many_requests = 0  # calls answered 429
         self.time_offset = 0.0  # seconds the sandbox's dates run ahead of (or behind) real time
-        self.flood_answers = 0
+        self.latency = latency  # seconds each Bot API call takes to arrive
         self.webhook: dict[str, Any] | None = None
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callbacks: dict[str, dict[str, Any]] = {}  # open callback queries by id
         self.busy = 0  # Bot API calls being answered right now
-        self._sends: list[tuple[float, int]] = []
+        self.poll_generation = 0  # the latest getUpdates call; an older one still waiting loses
+        self._names: dict[int, str] = {self.bot.id: "bot"}
         self._last_activity = time.monotonic()
         self._waiters: list[asyncio.Event] = []
         self._next_user_id = 100_001
@@ -113,7 +84,7 @@ class World(People, Talk):
         """Put the date clock `seconds` from the real now (0: back to the real time)."""
         self.time_offset = float(seconds)
 
-    # ---- people and groups -------------------------------------------------------------
+    # ---- people and groups that exist before the story starts ---------------------------
     def add_user(
         self,
         name: str,
@@ -141,6 +112,7 @@ class World(People, Talk):
         self._next_user_id += 1
         self.users[name] = user
         self.by_id[user.id] = user
+        self._names.setdefault(user.id, name)
         if owner:
             self.owner_ids.append(user.id)
         return user
@@ -157,13 +129,8 @@ class World(People, Talk):
         username: str | None = None,
     ) -> Chat:
         """A group that exists before the story starts (no updates are queued)."""
-        serial = self._next_group_id
-        self._next_group_id += 1
-        if supergroup:
-            chat_id = -(1_000_000_000_000 + 1_300_000_000 + serial)
-        else:
-            chat_id = -(4_100_000_000 + serial)
-        chat = Chat(chat_id, key, title, "supergroup" if supergroup else "group", username)
+        kind = "supergroup" if supergroup else "group"
+        chat = Chat(self.new_group_id(supergroup), key, title, kind, username)
         creator = self.user(owner)
         chat.members[creator.id] = Member(creator, "creator")
         for admin in admins:
@@ -175,6 +142,14 @@ class World(People, Talk):
         self.chats[key] = chat
         self.chat_by_id[chat.id] = chat
         return chat
+
+    def new_group_id(self, supergroup: bool) -> int:
+        """A fresh chat id shaped as Telegram shapes it: -100… for supergroups."""
+        serial = self._next_group_id
+        self._next_group_id += 1
+        if supergroup:
+            return -(1_000_000_000_000 + 1_300_000_000 + serial)
+        return -(4_100_000_000 + serial)
 
     def private_chat(self, user: UserRef) -> Chat:
         person = self.user(user)
@@ -202,59 +177,40 @@ class World(People, Talk):
         return self.users[ref]
 
     def name_of(self, user: User | None) -> str:
+        """How tests and transcripts name the user: the name it was added by."""
         if user is None:
             return "?"
-        if user.id == self.bot.id:
-            return "bot"
-        for name, known in self.users.items():
-            if known.id == user.id:
-                return name
-        return user.username or user.first_name
+        return self._names.get(user.id) or user.username or user.first_name
 
     # ---- the update queue ----------------------------------------------------------------
-    def push(self, kind: str, payload: dict[str, Any]) -> int:
-        update_id = self.next_update_id
-        self.updates.append({"update_id": update_id, kind: payload})
-        self.next_update_id += 1
+    def push(self, kind: str, payload: dict[str, Any], *, wake: bool = True) -> int:
+        """Queue an update for the bot; `wake=False` leaves waking the waiters to the caller."""
+        update_id = self.updates.push(kind, payload)
+        if wake:
+            self.touch()
+        return update_id
+
+    def push_raw(self, payload: dict[str, Any]) -> int:
+        """Queue `payload` as it is, malformed or not, as the next update (or with its own
+        update_id); returns the update_id. See `UpdateQueue.push_raw`."""
+        update_id = self.updates.push_raw(payload)
         self.touch()
         return update_id
 
     def confirm(self, offset: int) -> None:
         """Updates below `offset` were received: forget them, as Telegram does."""
-        if offset > self.confirmed:
-            self.confirmed = offset
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if self.updates.confirm(offset):
             self.mark_activity()
 
     def deliverable(
-        self, allowed: frozenset[str] | None = None, *, drop: bool = True
+        self, allowed: frozenset[str] | None = None, *, limit: int | None = None, drop: bool = True
     ) -> list[dict[str, Any]]:
-        """Queued updates of the allowed kinds; with `drop`, those of other kinds are dropped,
-        as Telegram never delivers them."""
-        allowed = self.allowed_updates if allowed is None else allowed
-        kept = [u for u in self.updates if _kind(u) in allowed]
-        if drop and len(kept) != len(self.updates):
-            self.updates = kept
+        """Queued updates of the allowed kinds (see `UpdateQueue.deliverable`)."""
+        before = len(self.updates)
+        kept = self.updates.deliverable(allowed, limit=limit, drop=drop)
+        if len(self.updates) != before:
             self.touch()
         return kept
-
-    def mark_activity(self) -> None:
-        self._last_activity = time.monotonic()
-
-    def touch(self) -> None:
-        for waiter in self._waiters:
-            waiter.set()
-
-    async def changed(self, timeout: float) -> None:
-        """Return when anything changes, or after `timeout` seconds."""
-        waiter = asyncio.Event()
-        self._waiters.append(waiter)
-        alarm = asyncio.get_running_loop().call_later(max(0.0, timeout), waiter.set)
-        try:
-            await waiter.wait()
-        finally:
-            alarm.cancel()
-            self._waiters.remove(waiter)
 
     def note(self, chat: Chat | None, text: str, kind: str = "note") -> None:
         self.events.append(Event(chat, text, kind))
@@ -279,6 +235,28 @@ class World(People, Talk):
         chat = self.chat_by_id.get(self.user(user).id)
         return [m for m in chat.messages.values() if m.by_bot] if chat else []
 
+    def user_messages(self, user: UserRef, chat: ChatRef) -> list[Message]:
+        """What the user wrote in the chat and is still there (no service messages), oldest
+        first."""
+        person, group = self.user(user), self.chat(chat)
+        return [
+            m
+            for m in group.messages.values()
+            if m.sender is not None
+            and m.sender.id == person.id
+            and not m.deleted
+            and not m.is_service
+        ]
+
+    def last_message_of(self, user: UserRef, chat: ChatRef) -> Message:
+        """The user's latest message in the chat; KeyError when there is none."""
+        mine = self.user_messages(user, chat)
+        if not mine:
+            raise KeyError(
+                f"{self.name_of(self.user(user))} has no message in {self.chat(chat).key}"
+            )
+        return mine[-1]
+
     def status_of(self, user: UserRef, chat: ChatRef) -> str:
         target, group = self.user(user), self.chat(chat)
         self.expire(group, target.id)
@@ -287,17 +265,9 @@ class World(People, Talk):
     def is_banned(self, user: UserRef, chat: ChatRef) -> bool:
         return self.status_of(user, chat) == "kicked"
 
-    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
-        return [
-            c
-            for c in self.journal
-            if (method is None or c.method == method) and (ok is None or c.ok == ok)
-        ]
-
-    @property
-    def too_many_requests(self) -> int:
-        """How many calls were answered 429."""
-        return self.flood_answers
+    def is_present(self, user_id: int, chat: Chat) -> bool:
+        self.expire(chat, user_id)
+        return chat.status_of(user_id) in PRESENT
 
     def expire(self, chat: Chat, user_id: int) -> None:
         """A ban or restriction whose until_date passed is over."""
@@ -309,29 +279,44 @@ class World(People, Talk):
         elif member.status == "restricted":
             member.status, member.permissions, member.until_date = "member", {}, 0
 
-    def is_present(self, user_id: int, chat: Chat) -> bool:
-        self.expire(chat, user_id)
-        return chat.status_of(user_id) in PRESENT
+    def calls(self, method: str | None = None, *, ok: bool | None = None) -> list[Call]:
+        return [
+            c
+            for c in self.journal
+            if (method is None or c.method == method) and (ok is None or c.ok == ok)
+        ]
 
-    # ---- limits -------------------------------------------------------------------------
-    def flood_wait(self, chat_id: int) -> int | None:
-        """Seconds to wait when a message send now would break a limit; None if it may go."""
-        if not self.enforce_limits:
-            return None
-        now = self.clock()
-        self._sends = [(t, c) for t, c in self._sends if t > now - 60]
-        last_second = [t for t, _ in self._sends if t > now - 1]
-        if len(last_second) >= self.per_second:
-            return max(1, math.ceil(last_second[0] + 1 - now))
-        in_chat = [t for t, c in self._sends if c == chat_id]
-        if chat_id < 0 and len(in_chat) >= self.per_chat_per_minute:
-            return max(1, math.ceil(in_chat[-self.per_chat_per_minute] + 60 - now))
-        return None
-
-    def count_send(self, chat_id: int) -> None:
-        self._sends.append((self.clock(), chat_id))
+    # ---- Telegram's mood ----------------------------------------------------------------
+    def storm(self, *, seconds: float, retry_after: int) -> None:
+        """For `seconds`, answer every call that sends or changes a chat with 429 and
+        `retry_after` (see `Limits.storm`)."""
+        self.limits.storm(seconds, retry_after)
 
     # ---- waiting ------------------------------------------------------------------------
+    def mark_activity(self) -> None:
+        self._last_activity = time.monotonic()
+
+    def touch(self) -> None:
+        """Wake everyone waiting in `changed`."""
+        for waiter in self._waiters:
+            waiter.set()
+
+    async def changed(self, timeout: float) -> None:
+        """Return when anything changes, or after `timeout` seconds."""
+        waiter = asyncio.Event()
+        self._waiters.append(waiter)
+        alarm = asyncio.get_running_loop().call_later(max(0.0, timeout), waiter.set)
+        try:
+            await waiter.wait()
+        finally:
+            alarm.cancel()
+            self._waiters.remove(waiter)
+
+    @property
+    def waiting(self) -> int:
+        """How many are waiting for a change (a long poll, the webhook pusher, a test)."""
+        return len(self._waiters)
+
     async def wait_for(
         self, predicate: Callable[[], object], timeout: float = 5.0, *, what: str = ""
     ) -> None:
@@ -349,11 +334,11 @@ class World(People, Talk):
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
-            pending = self.deliverable(self.webhook_allowed(), drop=False)
+            pending = self.deliverable(self.webhook_allowed(), limit=1, drop=False)
             if not pending and not self.busy and now - self._last_activity >= quiet:
                 return
             if now >= deadline:
-                raise TimeoutError(self._unsettled(pending, timeout))
+                raise TimeoutError(self._unsettled(timeout))
             await self.changed(min(0.05, deadline - now))
 
     def webhook_allowed(self) -> frozenset[str] | None:
@@ -361,9 +346,10 @@ class World(People, Talk):
             return frozenset(self.webhook["allowed_updates"])
         return None
 
-    def _unsettled(self, pending: list[dict[str, Any]], timeout: float) -> str:
+    def _unsettled(self, timeout: float) -> str:
+        pending = self.deliverable(self.webhook_allowed(), drop=False)
         if pending:
-            kinds = ", ".join(f"#{u['update_id']} {_kind(u)}" for u in pending[:5])
+            kinds = ", ".join(f"#{u['update_id']} {kind_of(u)}" for u in pending[:5])
             return (
                 f"sandbox not settled after {timeout:g} s: {len(pending)} update(s) not "
                 f"fetched and confirmed by the bot ({kinds}); is the bot polling?"
@@ -375,10 +361,6 @@ class World(People, Talk):
         )
 
 
-def _kind(update: dict[str, Any]) -> str:
-    return next(k for k in update if k != "update_id")
-
-
 async def settle(world: World, *, quiet: float = 0.3, timeout: float = 15.0) -> None:
     """`World.settle` with the margins of the end-to-end harness (slower, real handlers)."""
     await world.settle(quiet=quiet, timeout=timeout)
@@ -387,6 +369,7 @@ async def settle(world: World, *, quiet: float = 0.3, timeout: float = 15.0) -> 
 async def wait_for(
     predicate: Callable[[], object], *, timeout: float = 5.0, what: str = "condition"
 ) -> None:
+    """Poll `predicate` every 20 ms until it holds; TimeoutError after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() >= deadline:
@@ -394,4 +377,4 @@ async def wait_for(
         await asyncio.sleep(0.02)
 
 
-__all__ = ["Event", "Message", "World", "settle", "wait_for"]
+__all__ = ["ChatRef", "Event", "Message", "UserRef", "World", "settle", "wait_for"]

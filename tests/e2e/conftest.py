@@ -6,7 +6,7 @@ owner, and helpers that act as people and wait for what they would see.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import update
@@ -14,8 +14,10 @@ from sqlalchemy import update
 from bot.app import build_application, running
 from bot.settings import Settings
 from sandbox import bot_api
+from sandbox.membership import Membership
 from sandbox.model import Chat, Message, User
 from sandbox.server import SandboxServer
+from sandbox.talk import Talk
 from sandbox.world import World, settle, wait_for
 from storage.models import Chat as ChatRow
 
@@ -29,6 +31,11 @@ class Env:
     app: object
     users: dict[str, User]
     groups: dict[str, Chat]
+    members: Membership = field(init=False)
+    talk: Talk = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.members, self.talk = Membership(self.world), Talk(self.world)
 
     def session(self):
         return self.app.bot_data.sessions()
@@ -45,14 +52,14 @@ class Env:
         return self.world.users[name]
 
     async def join(self, name: str, group: Chat, inviter: str | None = None) -> bool:
-        message = self.world.join(
+        message = self.members.join(
             self.user(name), group, inviter=self.user(inviter) if inviter else None
         )
         await self.settle()
         return message is not None
 
     async def say(self, name: str, group: Chat, text: str) -> Message:
-        message = self.world.send(self.user(name), group, text)
+        message = self.talk.send(self.user(name), group, text)
         assert message is not None, f"{name} cannot write in {group.key}"
         return message
 
@@ -60,7 +67,7 @@ class Env:
         return await self.say("adam", group, text)
 
     async def admin_reply(self, group: Chat, to: Message, text: str) -> Message:
-        message = self.world.send(self.users["adam"], group, text, reply_to=to)
+        message = self.talk.send(self.users["adam"], group, text, reply_to=to)
         assert message is not None
         return message
 
@@ -96,7 +103,7 @@ class Env:
             for row in message.buttons or []:
                 for button in row:
                     if button.get("text") == button_text:
-                        self.world.press(name, message, button["callback_data"])
+                        self.talk.press(name, message, button["callback_data"])
                         return
         raise AssertionError(f"no button {button_text!r} in {name}'s private chat")
 
@@ -144,7 +151,7 @@ async def env(app_db_url):
             services.report_delay = 0.5
             services.retrain_delay = 0.5
             for chat in chats.values():
-                world.add_bot(chat, by=users["olga"])
+                Membership(world).add_bot(chat, by=users["olga"])
             await wait_for(
                 lambda: len(world.calls("sendMessage")) >= len(chats),
                 timeout=20,

@@ -16,16 +16,16 @@ async def _rows(env, model):
 
 
 async def test_reactions_and_replies_are_credited_to_the_author(env):
-    world, g1 = env.world, env.groups["g1"]
+    g1 = env.groups["g1"]
     for name in ("amy", "bob", "cal"):
-        world.join(env.user(name), g1)
+        env.members.join(env.user(name), g1)
     await env.settle()
     post = await env.say("amy", g1, "photos from Saturday")
-    world.react(env.user("bob"), g1, post, "👍")
-    world.react(env.user("cal"), g1, post, "❤")
-    world.react(env.user("cal"), g1, post, "🔥")  # replaces cal's heart: still one each
-    world.react(env.user("amy"), g1, post, "👍")  # her own message: not counted
-    world.send(env.user("bob"), g1, "great shots", reply_to=post)
+    env.talk.react(env.user("bob"), g1, post, "👍")
+    env.talk.react(env.user("cal"), g1, post, "❤")
+    env.talk.react(env.user("cal"), g1, post, "🔥")  # replaces cal's heart: still one each
+    env.talk.react(env.user("amy"), g1, post, "👍")  # her own message: not counted
+    env.talk.send(env.user("bob"), g1, "great shots", reply_to=post)
     await env.settle()
     rows = {r.user_id: r for r in await _rows(env, Activity)}
     amy, bob = rows[env.users["amy"].id], rows[env.users["bob"].id]
@@ -38,8 +38,8 @@ async def test_reactions_and_replies_are_credited_to_the_author(env):
 
 
 async def test_stats_vip_and_whois_in_a_group(env):
-    world, g1 = env.world, env.groups["g1"]
-    world.join(env.user("amy"), g1)
+    g1 = env.groups["g1"]
+    env.members.join(env.user("amy"), g1)
     await env.settle()
     post = await env.say("amy", g1, "hello everyone")
     await env.settle()
@@ -65,24 +65,23 @@ async def test_stats_vip_and_whois_in_a_group(env):
 
 
 async def test_schedule_changes_are_stored_and_installed(env):
-    world = env.world
-    world.private("olga", "/schedule")
+    env.talk.private("olga", "/schedule")
     listing = await env.wait_private("olga", "Schedules (time zone")
     assert "Weekly digest: mon 09:00" in listing and "Weekly report in each group: off" in listing
 
-    world.private("olga", "/schedule weekly fri 18:30")
+    env.talk.private("olga", "/schedule weekly fri 18:30")
     await env.wait_private("olga", "Weekly digest: fri 18:30")
-    world.private("olga", "/schedule daily 25:00")
+    env.talk.private("olga", "/schedule daily 25:00")
     await env.wait_private("olga", "could not read “25:00”")
-    world.private("olga", "/schedule timezone Mars/Olympus")
+    env.talk.private("olga", "/schedule timezone Mars/Olympus")
     await env.wait_private("olga", "Unknown time zone “Mars/Olympus”")
-    world.private("olga", "/schedule timezone Asia")  # a folder of zones, not a zone
+    env.talk.private("olga", "/schedule timezone Asia")  # a folder of zones, not a zone
     await env.wait_private("olga", "Unknown time zone “Asia”")
-    world.private("olga", "/schedule weekly 09:00")
+    env.talk.private("olga", "/schedule weekly 09:00")
     await env.wait_private("olga", "A weekly schedule needs its day")
-    world.private("olga", "/schedule report 每周日 20:00")
+    env.talk.private("olga", "/schedule report 每周日 20:00")
     await env.wait_private("olga", "Weekly report in each group: sun 20:00")
-    world.private("adam", "/schedule")
+    env.talk.private("adam", "/schedule")
     await env.wait_private("adam", "Only the owners")
 
     async with env.session() as session:
@@ -95,8 +94,8 @@ async def test_schedule_changes_are_stored_and_installed(env):
 
 
 async def test_weekly_report_inside_each_group_thanks_top_contributors(env):
-    world, g1 = env.world, env.groups["g1"]
-    world.join(env.user("amy"), g1)
+    g1 = env.groups["g1"]
+    env.members.join(env.user("amy"), g1)
     await env.settle()
     await env.say("amy", g1, "first")
     await env.say("amy", g1, "second")
@@ -117,10 +116,10 @@ async def test_weekly_report_inside_each_group_thanks_top_contributors(env):
 
 
 async def test_owner_is_alerted_when_the_bot_loses_its_rights(env):
-    env.world.demote(env.world.bot, env.groups["g2"], by="olga")
+    env.members.demote(env.world.bot, env.groups["g2"], by="olga")
     alert = await env.wait_private("olga", "lost my admin rights")
     assert "Club 2" in alert
-    env.world.remove_bot(env.groups["g3"], by="olga")
+    env.members.remove_bot(env.groups["g3"], by="olga")
     await env.wait_private("olga", "I was removed from the group")
 
 
@@ -138,9 +137,9 @@ async def test_an_ad_wave_alerts_the_owner_once(env):
 
 
 async def test_removed_ads_and_bots_are_not_activity(env):
-    world, g1 = env.world, env.groups["g1"]
-    world.join(env.user("amy"), g1)
-    world.join(env.user("spam"), g1)
+    g1 = env.groups["g1"]
+    env.members.join(env.user("amy"), g1)
+    env.members.join(env.user("spam"), g1)
     await env.settle()
     await env.say("amy", g1, "see you at the meetup")
     ad = await env.say("spam", g1, "兼职日结 300-500，加薇 kk20931 私聊，名额有限")

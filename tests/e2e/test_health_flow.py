@@ -30,13 +30,13 @@ async def _simulate_week(env, speakers: dict[str, int], members: int = 10) -> No
     world.set_time_offset(-8 * DAY)
     for key in speakers:
         for n in range(members):
-            world.join(env.user(f"{key}m{n}"), env.groups[key])
+            env.members.join(env.user(f"{key}m{n}"), env.groups[key])
     await env.settle()
     for day in range(7, 0, -1):
         world.set_time_offset(-day * DAY)
         for key, count in speakers.items():
             for n in range(count):
-                world.send(env.user(f"{key}m{n}"), env.groups[key], f"hi {n} d{day}")
+                env.talk.send(env.user(f"{key}m{n}"), env.groups[key], f"hi {n} d{day}")
         await env.settle()
     world.set_time_offset(0)
 
@@ -84,43 +84,43 @@ async def test_week_of_activity_becomes_weekly_digest_with_tiers_and_chart(env):
 async def test_owner_asks_for_the_digest_and_groups_now(env):
     await _simulate_week(env, {"g1": 6, "g2": 3, "g3": 1})
     await env.app.bot_data.activity.flush()
-    env.world.private("olga", "/groups")
+    env.talk.private("olga", "/groups")
     groups = await env.wait_private("olga", "Your groups")
     assert groups.index("Club 3") < groups.index("Club 1")  # attention first
-    env.world.private("olga", "/digest weekly")
+    env.talk.private("olga", "/digest weekly")
     await env.wait_private("olga", "Weekly digest")
-    env.world.private("olga", "/digest hourly")
+    env.talk.private("olga", "/digest hourly")
     await env.wait_private("olga", "Usage: /digest")
-    env.world.private("adam", "/digest")
+    env.talk.private("adam", "/digest")
     await env.wait_private("adam", "Only the owners")
 
 
 async def test_core_member_leaving_alerts_the_owner_once(env):
     world, g1 = env.world, env.groups["g1"]
     world.set_time_offset(-20 * DAY)
-    world.join(env.user("carol"), g1)
-    world.join(env.user("dave"), g1)
-    world.join(env.user("dave"), env.groups["g2"])
+    env.members.join(env.user("carol"), g1)
+    env.members.join(env.user("dave"), g1)
+    env.members.join(env.user("dave"), env.groups["g2"])
     await env.settle()
     for day in range(20, 0, -1):
         world.set_time_offset(-day * DAY)
-        world.send(env.user("carol"), g1, f"good morning, day {day}")
+        env.talk.send(env.user("carol"), g1, f"good morning, day {day}")
     world.set_time_offset(0)
     await env.settle()
     services = env.app.bot_data
     await services.activity.flush()
     assert await run_schedule(services, await _schedule_id(env, "upkeep"), now=utcnow())
 
-    world.send(env.users["adam"], g1, "/whois", reply_to=world.last_message_of("carol", g1))
+    env.talk.send(env.users["adam"], g1, "/whois", reply_to=world.last_message_of("carol", g1))
     whois = await env.wait_bot_says(g1, "Roles:")
     assert "core member" in whois and "participating" in whois
 
-    world.leave("carol", g1)
+    env.members.leave("carol", g1)
     alert = await env.wait_private("olga", "left the group")
     assert "Carol" in alert and "core member" in alert
-    world.join(env.user("carol"), g1)
-    world.leave("carol", g1)
-    world.leave("dave", env.groups["g2"])  # a lurker, where nobody left yet: no alert
+    env.members.join(env.user("carol"), g1)
+    env.members.leave("carol", g1)
+    env.members.leave("dave", env.groups["g2"])  # a lurker, where nobody left yet: no alert
     await env.settle()
     await settle(world)
     alerts = [m for m in world.private_messages_to("olga") if "left the group" in m.text]

@@ -23,7 +23,7 @@ async def test_e2e_join_gets_welcome_with_rules(env):
 async def test_e2e_wave_of_joins_gets_one_welcome(env):
     g1 = env.groups["g1"]
     for name in ("alice", "bob", "carl"):
-        env.world.join(env.user(name), g1)  # back to back, as a wave arrives
+        env.members.join(env.user(name), g1)  # back to back, as a wave arrives
     text = await env.wait_bot_says(g1, "carl")
     assert "alice" in text.lower() and "bob" in text.lower()
     await env.settle()

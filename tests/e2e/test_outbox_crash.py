@@ -16,8 +16,8 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
+from sandbox import Membership, World
 from sandbox.server import SandboxServer
-from sandbox.world import World
 from storage.db import create_engine, create_session_factory
 from storage.models import Outbox
 from storage.outbox import OutboxRepository
@@ -35,12 +35,13 @@ def _start(db_url: str, base_url: str) -> subprocess.Popen:
 
 async def test_outbox_survives_kill_9_mid_drain(app_db_url, monkeypatch):
     world = World()
+    members = Membership(world)
     olga = world.add_user("olga", owner=True)
     groups = [world.add_group(f"g{n}", f"Club {n}", owner=olga) for n in range(4)]
     spammer = world.add_user("spammer")
     for group in groups:
-        world.add_bot(group, by=olga)
-        world.join(spammer, group)
+        members.add_bot(group, by=olga)
+        members.join(spammer, group)
     gate = asyncio.Event()
     gate.set()
     original = SandboxServer._handle

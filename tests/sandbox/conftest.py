@@ -25,11 +25,7 @@ def small_world(**limits) -> World:
 
 def build_app(base_url: str) -> Application:
     return (
-        ApplicationBuilder()
-        .token("123:ABC")
-        .base_url(base_url)
-        .get_updates_read_timeout(5)
-        .build()
+        ApplicationBuilder().token("123:ABC").base_url(base_url).get_updates_read_timeout(5).build()
     )
 
 
@@ -38,7 +34,8 @@ async def polling(app: Application, allowed_updates=None, poll_interval: float =
     async with app:
         await app.start()
         await app.updater.start_polling(
-            poll_interval=poll_interval, timeout=2,
+            poll_interval=poll_interval,
+            timeout=2,
             allowed_updates=allowed_updates if allowed_updates is not None else Update.ALL_TYPES,
         )
         try:

@@ -17,7 +17,11 @@ async def trivial_bot(world, base_url):
 
     async def hi(update: Update, context) -> None:
         await update.effective_message.reply_text(
-            "hi", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Ban me", callback_data="ban")]]))
+            "hi",
+            reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("Ban me", callback_data="ban")]]
+            ),
+        )
 
     async def start(update: Update, context) -> None:
         await update.effective_message.reply_text("欢迎 welcome")
@@ -85,14 +89,17 @@ async def test_script_failing_expect_and_syntax_error_count():
     failures = await run_scenario(lines, start_bot=trivial_bot, out=out, expect_timeout=0.2)
     text = out.getvalue()
     assert failures == 2, text
-    assert "FAIL line 4: expect bot said in g1 \"goodbye\" (the bot said 1 message(s) there, the last: 'hi')" in text
+    assert (
+        "FAIL line 4: expect bot said in g1 \"goodbye\" (the bot said 1 message(s) there, the last: 'hi')"
+        in text
+    )
     assert "FAIL line 5: syntax: cannot understand 'alice dances wildly'" in text
     assert "ok   line 6: expect alice is member in g1" in text
     assert "[g1 Club] olga added the bot as admin" in text
 
 
 async def test_script_console_default_world():
-    stdin = io.StringIO("help\nalice@g1: 你好\nexpect bot said in g1 \"hi\"\nquit\nalice@g1: never\n")
+    stdin = io.StringIO('help\nalice@g1: 你好\nexpect bot said in g1 "hi"\nquit\nalice@g1: never\n')
     out = io.StringIO()
     failures = await run_interactive(start_bot=trivial_bot, stdin=stdin, out=out)
     text = out.getvalue()
@@ -105,7 +112,9 @@ async def test_script_console_default_world():
 
 def test_script_syntax_covers_message_options():
     step = parse_line('eve@g1 forwarded from "Crypto News" photo: 空投')
-    assert step.kind == "say" and step.args["forward_name"] == "Crypto News" and "photo" in step.args
+    assert (
+        step.kind == "say" and step.args["forward_name"] == "Crypto News" and "photo" in step.args
+    )
     assert parse_line("olga@g1 anonymous: 公告").args["anonymous"] == "yes"
     assert parse_line("expect last message of eve in g1 was deleted").kind == "expect_deleted"
     assert parse_line("  # a comment") is None

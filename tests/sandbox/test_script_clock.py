@@ -32,8 +32,9 @@ class RecordingBot:
 
         async def report(update: Update, context) -> None:
             chat = update.effective_chat.id
-            await context.bot.send_photo(chat, InputFile(b"png", filename="chart.png"),
-                                         caption="活跃度 chart")
+            await context.bot.send_photo(
+                chat, InputFile(b"png", filename="chart.png"), caption="活跃度 chart"
+            )
             await context.bot.send_document(chat, InputFile(b"a,b\n", filename="groups.csv"))
 
         app.add_handler(CommandHandler("report", report, filters.ChatType.PRIVATE))
@@ -59,7 +60,11 @@ def test_script_time_steps_parse_to_seconds():
     assert parse_line("clock -6 days").args["seconds"] == str(-6.0 * DAY)
     assert parse_line("clock +0").args["seconds"] == "0.0"
     assert parse_line("alice reacts 👍 to #5 in g1").args == {
-        "user": "alice", "emoji": "👍", "message": "5", "chat": "g1"}
+        "user": "alice",
+        "emoji": "👍",
+        "message": "5",
+        "chat": "g1",
+    }
 
 
 async def test_script_time_passes_and_clock_move_the_dates():
@@ -78,8 +83,10 @@ async def test_script_time_passes_and_clock_move_the_dates():
     ]
     failures, text = await run(lines, bot)
     assert failures == 0, text
-    date = {t: bot.messages(t)[0].date.timestamp() for t in
-            ("today", "later", "even later", "last week", "now")}
+    date = {
+        t: bot.messages(t)[0].date.timestamp()
+        for t in ("today", "later", "even later", "last week", "now")
+    }
     assert abs(date["today"] - time.time()) < 30
     assert abs(date["later"] - date["today"] - 2 * DAY) < 30
     assert abs(date["even later"] - date["today"] - (2 * DAY + 3.5 * 3600)) < 30
@@ -110,7 +117,9 @@ async def test_script_react_and_replies_reach_the_bot():
     assert reply.reply_to_message.from_user.id == bot.world.users["bob"].id
     changed = [u.message_reaction for u in bot.updates if u.message_reaction]
     totals = [u.message_reaction_count for u in bot.updates if u.message_reaction_count]
-    assert [(c.user.username, c.message_id, [r.emoji for r in c.new_reaction]) for c in changed] == [
+    assert [
+        (c.user.username, c.message_id, [r.emoji for r in c.new_reaction]) for c in changed
+    ] == [
         ("alice", bob_message.message_id, ["👍"]),
         ("carl", bob_message.message_id, ["👍"]),
         ("bob", reply.message_id, ["🔥"]),
@@ -137,7 +146,9 @@ async def test_script_media_expectations_pass_and_fail():
     assert failures == 3, text
     for number in (2, 3, 4, 5, 6):
         assert f"ok   line {number}:" in text
-    assert ("FAIL line 7: expect olga receives document \"members.csv\" (olga got 1 document(s), "
-            "the last: document 'groups.csv')") in text
+    assert (
+        'FAIL line 7: expect olga receives document "members.csv" (olga got 1 document(s), '
+        "the last: document 'groups.csv')"
+    ) in text
     assert "FAIL line 8: expect olga did not receive photo (it got photo " in text
     assert "FAIL line 9: expect bob receives photo (bob got 0 photo(s))" in text

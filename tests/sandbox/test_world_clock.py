@@ -2,7 +2,8 @@
 
 import time
 
-from sandbox import bot_api
+from sandbox import Membership, Talk, bot_api
+from sandbox.posting import message_to_api
 from tests.sandbox.conftest import small_world
 
 DAY = 86400
@@ -15,7 +16,7 @@ def fetch(world, allowed=REACTIONS):
 
 
 def confirm(world):
-    bot_api.call(world, "getUpdates", {"offset": world.next_update_id})
+    bot_api.call(world, "getUpdates", {"offset": world.updates.next_id})
 
 
 def payloads(updates, kind):
@@ -24,35 +25,37 @@ def payloads(updates, kind):
 
 def group_world():
     world = small_world()
-    world.add_bot("g1", by="olga")
+    members = Membership(world)
+    members.add_bot("g1", by="olga")
     for name in ("alice", "bob"):
-        world.join(name, "g1")
+        members.join(name, "g1")
     confirm(world)
     return world
 
 
 def test_clock_shift_dates_new_updates_and_not_past_ones():
     world = group_world()
-    before = world.send("alice", "g1", "before")
-    first_date = world.message_to_api(before)["date"]
+    members, talk = Membership(world), Talk(world)
+    before = talk.send("alice", "g1", "before")
+    first_date = message_to_api(world, before)["date"]
     assert abs(first_date - time.time()) < 5
     world.shift(2 * DAY)
     assert abs(world.now() - (time.time() + 2 * DAY)) < 5
-    after = world.send("bob", "g1", "after")
-    world.edit("alice", before, "before, edited")
+    after = talk.send("bob", "g1", "after")
+    talk.edit("alice", before, "before, edited")
     world.add_user("carl")
-    world.join("carl", "g1")
-    world.join_request("olga", "g2", "vip")
-    forwarded = world.send("bob", "g1", "news", forward_from_chat="Crypto News")
+    members.join("carl", "g1")
+    members.join_request("olga", "g2", "vip")
+    forwarded = talk.send("bob", "g1", "news", forward_from_chat="Crypto News")
     updates = fetch(world, ("message", "edited_message", "chat_member"))
-    assert world.message_to_api(before)["date"] == first_date  # the past keeps its date
+    assert message_to_api(world, before)["date"] == first_date  # the past keeps its date
     assert payloads(updates, "message")[0]["date"] == first_date
     assert after.date - first_date >= 2 * DAY - 5
     assert payloads(updates, "edited_message")[0]["edit_date"] - first_date >= 2 * DAY - 5
     assert payloads(updates, "chat_member")[-1]["date"] - first_date >= 2 * DAY - 5
     assert forwarded.extra["forward_origin"]["date"] - first_date >= 2 * DAY - 5
     world.set_time_offset(-6 * DAY)
-    old = world.send("alice", "g1", "long ago")
+    old = talk.send("alice", "g1", "long ago")
     assert abs(old.date - (time.time() - 6 * DAY)) < 5
     world.set_time_offset(0)
     assert abs(world.now() - time.time()) < 5
@@ -60,41 +63,53 @@ def test_clock_shift_dates_new_updates_and_not_past_ones():
 
 def test_clock_ban_until_date_runs_on_the_sandbox_clock():
     world = group_world()
+    talk = Talk(world)
     g1, alice = world.chats["g1"], world.users["alice"]
     until = world.now() + DAY
     status, _ = bot_api.call(
-        world, "restrictChatMember",
-        {"chat_id": g1.id, "user_id": alice.id, "permissions": {"can_send_messages": False},
-         "until_date": until},
+        world,
+        "restrictChatMember",
+        {
+            "chat_id": g1.id,
+            "user_id": alice.id,
+            "permissions": {"can_send_messages": False},
+            "until_date": until,
+        },
     )
     assert status == 200 and world.status_of("alice", "g1") == "restricted"
-    assert world.send("alice", "g1", "muted") is None
+    assert talk.send("alice", "g1", "muted") is None
     world.shift(DAY + 60)
     assert world.status_of("alice", "g1") == "member"
-    assert world.send("alice", "g1", "free again") is not None
+    assert talk.send("alice", "g1", "free again") is not None
 
 
 def test_react_emits_reaction_and_count_with_old_and_new():
     world = group_world()
-    said = world.send("bob", "g1", "周六集合")
+    members, talk = Membership(world), Talk(world)
+    said = talk.send("bob", "g1", "周六集合")
     confirm(world)
-    assert world.react("alice", "g1", said.message_id, "👍") is said
+    assert talk.react("alice", "g1", said.message_id, "👍") is said
     world.add_user("carl")
-    assert world.react("carl", "g1", said, "👍") is None  # carl is not in g1
-    world.join("carl", "g1")
-    world.react("carl", "g1", said, "👍")
-    world.react("alice", "g1", said, "❤")
+    assert talk.react("carl", "g1", said, "👍") is None  # carl is not in g1
+    members.join("carl", "g1")
+    talk.react("carl", "g1", said, "👍")
+    talk.react("alice", "g1", said, "❤")
     updates = fetch(world)
     reactions = payloads(updates, "message_reaction")
     counts = payloads(updates, "message_reaction_count")
     assert [(r["user"]["id"], r["old_reaction"], r["new_reaction"]) for r in reactions] == [
         (world.users["alice"].id, [], [{"type": "emoji", "emoji": "👍"}]),
         (world.users["carl"].id, [], [{"type": "emoji", "emoji": "👍"}]),
-        (world.users["alice"].id, [{"type": "emoji", "emoji": "👍"}],
-         [{"type": "emoji", "emoji": "❤"}]),
+        (
+            world.users["alice"].id,
+            [{"type": "emoji", "emoji": "👍"}],
+            [{"type": "emoji", "emoji": "❤"}],
+        ),
     ]
-    assert all(r["message_id"] == said.message_id and r["chat"]["id"] == said.chat_id
-               for r in reactions + counts)
+    assert all(
+        r["message_id"] == said.message_id and r["chat"]["id"] == said.chat_id
+        for r in reactions + counts
+    )
     assert counts[0]["reactions"] == [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 1}]
     assert counts[1]["reactions"] == [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 2}]
     assert counts[2]["reactions"] == [
@@ -108,41 +123,45 @@ def test_react_emits_reaction_and_count_with_old_and_new():
 
 def test_react_again_with_the_same_emoji_is_a_no_op():
     world = group_world()
-    said = world.send("bob", "g1", "hi")
-    world.react("alice", "g1", said, "👍")
+    talk = Talk(world)
+    said = talk.send("bob", "g1", "hi")
+    talk.react("alice", "g1", said, "👍")
     confirm(world)
     queued, noted = len(world.updates), len(world.events)
-    assert world.react("alice", "g1", said, "👍") is None
+    assert talk.react("alice", "g1", said, "👍") is None
     assert (len(world.updates), len(world.events)) == (queued, noted)
     assert said.reactions == {world.users["alice"].id: ["👍"]}
-    world.react("alice", "g1", said, None)  # taking it back
+    talk.react("alice", "g1", said, None)  # taking it back
     taken = payloads(fetch(world), "message_reaction_count")
     assert said.reactions == {} and taken[-1]["reactions"] == []
 
 
 def test_react_updates_follow_allowed_updates_and_bot_rights():
     world = group_world()
-    said = world.send("bob", "g1", "hi")
+    talk = Talk(world)
+    said = talk.send("bob", "g1", "hi")
     confirm(world)
-    world.react("alice", "g1", said, "👍")
+    talk.react("alice", "g1", said, "👍")
     only_counts = fetch(world, ("message", "message_reaction_count"))
     assert [k for u in only_counts for k in u if k != "update_id"] == ["message_reaction_count"]
     member_world = small_world()
-    member_world.add_bot("g1", by="olga", as_admin=False)
-    member_world.join("alice", "g1")
-    member_world.join("bob", "g1")
-    note = member_world.send("bob", "g1", "hi")
+    member_members, member_talk = Membership(member_world), Talk(member_world)
+    member_members.add_bot("g1", by="olga", as_admin=False)
+    member_members.join("alice", "g1")
+    member_members.join("bob", "g1")
+    note = member_talk.send("bob", "g1", "hi")
     queued = len(member_world.updates)
-    member_world.react("alice", "g1", note, "🔥")
+    member_talk.react("alice", "g1", note, "🔥")
     assert len(member_world.updates) == queued  # Telegram tells admins only
     assert note.reaction_counts() == [{"type": {"type": "emoji", "emoji": "🔥"}, "total_count": 1}]
 
 
 def test_reply_carries_a_full_reply_to_message_without_nesting():
     world = group_world()
-    first = world.send("bob", "g1", "周六几点？")
-    second = world.send("alice", "g1", "九点", reply_to=first)
-    third = world.send("bob", "g1", "好", reply_to=second)
+    talk = Talk(world)
+    first = talk.send("bob", "g1", "周六几点？")
+    second = talk.send("alice", "g1", "九点", reply_to=first)
+    third = talk.send("bob", "g1", "好", reply_to=second)
     updates = payloads(fetch(world), "message")
     replied = updates[-2]["reply_to_message"]
     assert replied["message_id"] == first.message_id and replied["text"] == "周六几点？"
@@ -155,10 +174,11 @@ def test_reply_carries_a_full_reply_to_message_without_nesting():
 
 def test_user_messages_and_last_message_of_skip_service_and_deleted():
     world = group_world()
+    talk = Talk(world)
     assert world.user_messages("alice", "g1") == []  # her join is a service message
-    one = world.send("alice", "g1", "one")
-    two = world.send("alice", "g1", "two")
-    world.send("bob", "g1", "bob's")
+    one = talk.send("alice", "g1", "one")
+    two = talk.send("alice", "g1", "two")
+    talk.send("bob", "g1", "bob's")
     assert world.user_messages("alice", "g1") == [one, two]
     assert world.last_message_of("alice", "g1") is two
     two.deleted = True
