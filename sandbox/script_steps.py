@@ -66,6 +66,13 @@ class ScenarioState:
             raise KeyError(f"no group {key!r} (groups: {known})")
         return self.world.chats[key]
 
+    def message(self, chat: Chat, number: str) -> Message:
+        """Message `#number` of the chat, as a line names it."""
+        message = chat.messages.get(int(number))
+        if message is None:
+            raise KeyError(f"no message #{number} in {chat.key}")
+        return message
+
     def say(self, text: str) -> None:
         print(text, file=self.out)
 
@@ -107,16 +114,11 @@ def _join(s: ScenarioState, a: Args) -> None:
 def _say(s: ScenarioState, a: Args) -> None:
     world, chat, user = s.world, s.chat(a["chat"]), s.user(a["user"])
     if "edit" in a:
-        message = chat.messages.get(int(a["edit"]))
-        if message is None:
-            raise KeyError(f"no message #{a['edit']} in {chat.key}")
-        s.talk.edit(user, message, a["body"])
+        s.talk.edit(user, s.message(chat, a["edit"]), a["body"])
         return
     reply: Message | None = None
     if "reply" in a:
-        reply = chat.messages.get(int(a["reply"]))
-        if reply is None:
-            raise KeyError(f"no message #{a['reply']} in {chat.key}")
+        reply = s.message(chat, a["reply"])
     elif "reply_user" in a:
         reply = world.last_message_of(s.user(a["reply_user"]), chat)
     sender_chat: str | bool | None = None
@@ -143,9 +145,7 @@ def _say(s: ScenarioState, a: Args) -> None:
 def _react(s: ScenarioState, a: Args) -> None:
     world, chat, user = s.world, s.chat(a["chat"]), s.user(a["user"])
     if "message" in a:
-        target = chat.messages.get(int(a["message"]))
-        if target is None:
-            raise KeyError(f"no message #{a['message']} in {chat.key}")
+        target = s.message(chat, a["message"])
     else:
         target = world.last_message_of(s.user(a["author"]), chat)
     if s.talk.react(user, chat, target, a["emoji"]) is None:
