@@ -14,7 +14,7 @@ from typing import Any
 
 from sandbox.model import (
     ADMIN_RIGHTS,
-    ANONYMOUS_ADMIN_ID,
+    ANONYMOUS_ADMIN,
     PRESENT,
     Chat,
     InviteLink,
@@ -24,10 +24,6 @@ from sandbox.model import (
 )
 from sandbox.posting import bot_present, find_link, member_update, new_message, owner_of, post
 from sandbox.world import ChatRef, UserRef, World
-
-ANONYMOUS_ADMIN = User(
-    ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True, language_code=None
-)
 
 
 class Membership:

@@ -76,6 +76,13 @@ class User:
         return data
 
 
+# The pseudo-users Telegram shows as the sender of an anonymous admin's and a channel's posts.
+ANONYMOUS_ADMIN = User(
+    ANONYMOUS_ADMIN_ID, "Group", "GroupAnonymousBot", is_bot=True, language_code=None
+)
+CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True, language_code=None)
+
+
 @dataclass
 class Member:
     user: User

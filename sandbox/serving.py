@@ -94,20 +94,23 @@ class Endpoint:
     async def answer(self, method: str, params: Params) -> tuple[int, dict[str, Any]]:
         world = self.world
         if method.lower() == "getupdates":
-            if world.latency:
-                await asyncio.sleep(world.latency)
+            await self._arrive()
             conflict = await self._long_poll(params)
             if conflict is not None:
                 return conflict
             return bot_api.call(world, method, params)
         world.busy += 1
         try:
-            if world.latency:
-                await asyncio.sleep(world.latency)
+            await self._arrive()
             return bot_api.call(world, method, params)
         finally:
             world.busy -= 1
             world.mark_activity()
+
+    async def _arrive(self) -> None:
+        """The call's way to Telegram: the world's latency, awaited."""
+        if self.world.latency:
+            await asyncio.sleep(self.world.latency)
 
     async def _long_poll(self, params: Params) -> tuple[int, dict[str, Any]] | None:
         """Wait (up to `timeout`) for an update beyond the offset; a newer poll ends this one

@@ -14,12 +14,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from sandbox.markup import detect_entities
-from sandbox.membership import ANONYMOUS_ADMIN
-from sandbox.model import Chat, Message, User, emoji_reaction
+from sandbox.model import ANONYMOUS_ADMIN, CHANNEL_BOT, Chat, Message, User, emoji_reaction
 from sandbox.posting import bot_present, message_to_api, new_message, post, reply_extra
 from sandbox.world import ChatRef, UserRef, World
 
-CHANNEL_BOT = User(136817688, "Channel", "Channel_Bot", is_bot=True, language_code=None)
 Buttons = list[list[dict[str, Any]]]
 
 

@@ -75,7 +75,7 @@ class UpdateQueue:
     def push_raw(self, payload: dict[str, Any]) -> int:
         """Queue `payload` as the update itself; returns its update_id. It is copied through
         JSON, as it would travel, so it may hold any JSON value and nothing else."""
-        update = json.loads(json.dumps(payload))
+        update = json.loads(json.dumps(payload, allow_nan=False))
         if not isinstance(update, dict):
             raise TypeError("a raw update is a JSON object")
         update_id = update.setdefault("update_id", self.next_id)
@@ -109,7 +109,8 @@ class UpdateQueue:
             if limit is not None and len(kept) >= limit:
                 break
             scanned += 1
-            if kind_of(update) in allowed or kind_of(update) not in KNOWN_UPDATES:
+            kind = kind_of(update)
+            if kind in allowed or kind not in KNOWN_UPDATES:
                 kept.append(update)
         if drop and len(kept) < scanned:
             rest = list(islice(self._pending, scanned, None))
