@@ -39,5 +39,5 @@ clean:
 
 # Refresh the translation catalogs after changing texts; then fill in the new msgstr lines.
 texts: $(STAMP)
-	$(VENV)/bin/pybabel extract --no-location -k tr:2 -k N_ -o bot/locales/messages.pot bot handlers
-	$(VENV)/bin/pybabel update --no-fuzzy-matching -i bot/locales/messages.pot -d bot/locales -D messages
+	$(VENV)/bin/pybabel extract --no-location -k tr:2 -k N_ -o services/locales/messages.pot bot handlers services
+	$(VENV)/bin/pybabel update --no-fuzzy-matching -i services/locales/messages.pot -d services/locales -D messages

@@ -4,7 +4,7 @@ Both get the same N synthetic group messages as raw JSON, parsed with Update.de_
 the update queue, in the same run. The full bot runs its whole pipeline: guards, member
 bookkeeping, the ad detector, a unit of work per update (committed when it decided something;
 SQLite file, WAL), and activity capture: every message counted per member and local day in
-memory and written in batches by `bot.activity`. The baseline is a bare python-telegram-bot
+memory and written in batches by `services.activity`. The baseline is a bare python-telegram-bot
 Application with one trivial handler and the same concurrency. Reported: updates per second,
 p50/p99 latency (queue to processed), and the ratio full / baseline, which is the figure to watch.
 

@@ -1,42 +1,42 @@
-"""Building the python-telegram-bot Application and its resources.
+"""Assembling the running bot, complete, before anything runs; and running it.
 
-`build_application` wires handlers and the typed context; `post_init` opens the database, makes
-sure the deployment's alliance exists, starts the executor and registers command menus;
-`post_shutdown` stops the executor and closes the database. `running` drives the whole lifecycle
-for long polling or a webhook, the same way in production, in the sandbox and in tests.
+`build` makes every part in order (database, alliances, detector, the Bot, the runtime services,
+the Application with its handlers, the executor, the scheduler, the intake and its receiver) and
+hands them over as one `Deployment`; nothing is filled in later. `running` starts them in order
+and stops them in reverse: the same way in production, in the sandbox, in tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from zoneinfo import ZoneInfo
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
 from telegram import Update
-from telegram.ext import Application, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes, ExtBot, JobQueue
 from telegram.request import BaseRequest, HTTPXRequest
 
 import handlers
-from bot.activity import ActivityBuffer
-from bot.caches import AdminCache
-from bot.context import (
-    BotContext,
-    Services,
-    UpdateProcessor,
-    prune_processed_job,
-    refresh_detector_job,
-)
-from bot.detector import Detector
 from bot.executor import Executor
+from bot.intake import Intake
+from bot.poller import Poller
 from bot.ratelimit import SendLimiter
-from bot.reports import report_job
-from bot.scheduler import start_schedules
+from bot.scheduler import Scheduler
 from bot.settings import Settings
-from bot.state import StateCache
+from bot.telegram_reads import BotReads
+from bot.webhook import WebhookServer
+from handlers.context import BotApplication, BotContext
 from handlers.private import register_menus
+from services.activity import ActivityBuffer
+from services.authority import Authority
+from services.detector import Detector
+from services.runtime import Alliances, Options, Runtime
+from services.state import StateCache
 from storage.db import create_engine, create_session_factory
-from storage.groups import AllianceRepository, ProcessedUpdateRepository
+from storage.groups import AllianceRepository
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,128 +52,142 @@ ALLOWED_UPDATES = [
     Update.MESSAGE_REACTION_COUNT,
 ]
 
-BotApplication = Application  # type: ignore[type-arg]
+
+@dataclass(frozen=True)
+class Deployment:
+    """Everything the running bot is made of."""
+
+    settings: Settings
+    engine: AsyncEngine
+    runtime: Runtime
+    app: BotApplication
+    executor: Executor
+    scheduler: Scheduler
+    intake: Intake
+    poller: Poller | None
+    webhook: WebhookServer | None
+
+    @property
+    def bot(self) -> ExtBot[None]:
+        return self.app.bot
 
 
-def build_application(
-    settings: Settings, *, token: str | None = None, request: BaseRequest | None = None
-) -> BotApplication:
-    """The Application for `settings`; nothing is opened until it is initialised.
+async def build(
+    settings: Settings,
+    *,
+    token: str | None = None,
+    request: BaseRequest | None = None,
+    updates_request: BaseRequest | None = None,
+    report_delay: float = 5.0,
+    retrain_delay: float = 10.0,
+) -> Deployment:
+    """The bot for `settings`, built complete; nothing runs until `running`.
 
-    `request` replaces the HTTP client (benchmarks use an offline one).
+    `request`/`updates_request` replace the HTTP clients (the sandbox's in-process one, an
+    offline one in benchmarks).
     """
     secret = token or (settings.bot_token.get_secret_value() if settings.bot_token else None)
     if secret is None:
         raise ValueError("BOT_TOKEN is not set")
-    context_types = ContextTypes(context=BotContext, bot_data=Services)
-    processor = UpdateProcessor()
-    builder = (
-        ApplicationBuilder()
-        .token(secret)
-        .base_url(settings.telegram_api_base_url)
-        .context_types(context_types)
-        .concurrent_updates(processor)
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
-    )
-    if request is not None:
-        builder = builder.request(request).get_updates_request(request)
-    else:
-        builder = builder.request(
-            HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15)
-        ).get_updates_request(HTTPXRequest(read_timeout=40, connect_timeout=10))
-    app = builder.build()
-    services: Services = app.bot_data
-    services.settings = settings
-    processor.services = services
-    handlers.register(app)
-    return app
-
-
-async def _post_init(app: BotApplication) -> None:
-    services: Services = app.bot_data
-    settings = services.settings
     engine = create_engine(settings.database_url)
-    services.engine = engine
-    services.sessions = create_session_factory(engine)
-    services.seen_users = {}
-    services.admin_cache = AdminCache()
-    async with services.sessions() as session:
-        latest = await ProcessedUpdateRepository(session).latest()
-    services.state = StateCache.empty(latest)
-    services.activity = ActivityBuffer(services.sessions, timezone=settings.timezone)
-    services.activity.start()
-    async with services.sessions() as session:
-        alliance = await AllianceRepository(session).get_default(
+    sessions = create_session_factory(engine)
+    async with sessions() as session:
+        repo = AllianceRepository(session)
+        await repo.get_default(
             settings.owner_ids, timezone=settings.timezone, language=settings.default_language
         )
+        alliances = await repo.list_all()
         await session.commit()
-        services.alliance_id = alliance.id
-        services.activity.tz = ZoneInfo(alliance.timezone)  # days are the alliance's days
-        services.owners = {}
-        for owner_id in alliance.owner_ids:
-            services.owners.setdefault(owner_id, set()).add(alliance.id)
-    services.detector = Detector()
-    await services.detector.retrain(services.sessions)
-    assert app.job_queue is not None
-    services.jobs = app.job_queue
-    app.job_queue.run_repeating(report_job, interval=60, first=10, name="blacklist-report")
-    jobs = app.job_queue
-    jobs.run_repeating(refresh_detector_job, interval=300, first=300, name="detector-refresh")
-    jobs.run_repeating(prune_processed_job, interval=3600, first=60, name="prune-processed")
+    detector = Detector()
+    await detector.retrain(sessions)
+    polling = updates_request or HTTPXRequest(read_timeout=40, connect_timeout=10)
+    bot: ExtBot[None] = ExtBot(
+        secret,
+        base_url=settings.telegram_api_base_url,
+        request=request or HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15),
+        get_updates_request=polling,  # the bot opens and closes it; the poller uses it
+    )
+    reads = BotReads(bot)
+    runtime = Runtime(
+        options=Options(
+            bot_id=int(secret.split(":", 1)[0]),
+            default_language=settings.default_language,
+            tier_rules=settings.tier_rules,
+            unauthorised_groups=settings.unauthorised_groups,
+        ),
+        sessions=sessions,
+        alliances=Alliances(alliances),
+        state=StateCache.empty(),
+        authority=Authority(reads),
+        activity=ActivityBuffer(sessions),
+        detector=detector,
+        telegram=reads,
+    )
+    queue: JobQueue[Any] = JobQueue()
+    app: BotApplication = (
+        ApplicationBuilder()
+        .bot(bot)
+        .job_queue(queue)
+        .updater(None)
+        .context_types(ContextTypes(context=BotContext))
+        .application_class(BotApplication, {"runtime": runtime})
+        .build()
+    )
+    handlers.register(app)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
-    services.executor = Executor(app.bot, services.sessions, limiter)
-    services.executor.start()
-    await start_schedules(services, utcnow())
-    await register_menus(app.bot, settings.default_language)
-    log.info("bot @%s ready; owners %s", app.bot.username, sorted(services.owners))
-
-
-async def _post_shutdown(app: BotApplication) -> None:
-    services: Services = app.bot_data
-    if hasattr(services, "executor"):
-        await services.executor.stop()
-    if hasattr(services, "activity"):
-        await services.activity.stop()
-    if hasattr(services, "engine"):
-        await services.engine.dispose()
+    executor = Executor(bot, sessions, limiter)
+    scheduler = Scheduler(
+        queue, runtime, executor, report_delay=report_delay, retrain_delay=retrain_delay
+    )
+    intake = Intake(app, scheduler)
+    poller = webhook = None
+    if settings.webhook_url is not None:
+        webhook = WebhookServer(settings, intake)
+    else:
+        poller = Poller(
+            polling,
+            f"{settings.telegram_api_base_url}{secret}",
+            intake,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+    return Deployment(settings, engine, runtime, app, executor, scheduler, intake, poller, webhook)
 
 
 @asynccontextmanager
-async def running(
-    app: BotApplication, *, webhook: bool = False, feed: bool = True
-) -> AsyncIterator[BotApplication]:
-    """Initialise, start and feed the application; undo it all on exit, in reverse order.
+async def running(deployment: Deployment, *, feed: bool = True) -> AsyncIterator[Deployment]:
+    """Start every part, in order; stop those started in reverse, also when a start fails.
 
-    With `feed=False` nothing fetches updates: the caller puts them on `app.update_queue`.
+    With `feed=False` nothing fetches updates: the caller hands them to `intake.receive`
+    (tests, benchmarks).
     """
-    await app.initialize()
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
+    d = deployment
+    app, rt = d.app, d.runtime
+    async with AsyncExitStack() as stack:
+        stack.push_async_callback(d.engine.dispose)
+        await app.initialize()  # getMe: a rejected token stops here (InvalidToken)
+        stack.push_async_callback(app.shutdown)
         await app.start()
-        server = None
-        if not feed:
-            pass
-        elif webhook:
-            from bot.webhook import WebhookServer
-
-            server = WebhookServer(app, app.bot_data.settings)
-            await server.start()
-        else:
-            assert app.updater is not None
-            await app.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+        stack.push_async_callback(app.stop)
+        rt.activity.start()
+        stack.push_async_callback(rt.activity.stop)
+        d.executor.start()
+        stack.push_async_callback(d.executor.stop)
+        await d.scheduler.start(utcnow())
+        await register_menus(app.bot, d.settings.default_language)
+        await d.intake.start()
+        stack.push_async_callback(d.intake.stop)
+        if feed and d.webhook is not None:
+            await d.webhook.start()
+            stack.push_async_callback(d.webhook.stop)
+            secret = d.settings.webhook_secret
+            await app.bot.set_webhook(
+                url=d.settings.webhook_url or "",
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=ALLOWED_UPDATES,
             )
-        try:
-            yield app
-        finally:
-            if server is not None:
-                await server.stop()
-            elif app.updater is not None and app.updater.running:
-                await app.updater.stop()
-            await app.stop()
-    finally:
-        if app.post_shutdown is not None:
-            await app.post_shutdown(app)
-        await app.shutdown()
+        elif feed and d.poller is not None:
+            await app.bot.delete_webhook(drop_pending_updates=False)
+            d.poller.start()
+            stack.push_async_callback(d.poller.stop)
+        log.info("bot @%s ready; owners %s", app.bot.username, sorted(rt.alliances.owners))
+        yield d

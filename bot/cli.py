@@ -1,49 +1,58 @@
 """The command line: `python -m bot [run | db ... | sandbox ...]`.
 
-Settings errors print one line naming the key and exit with code 2; nothing prints the token.
+Settings errors print one line naming the key and exit with code 2. Secrets (the token, the
+webhook secret) are never printed: every log line and traceback goes through a formatter that
+blanks them, and a token Telegram rejects is reported by name, not by value.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
+import os
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from telegram.error import InvalidToken
+
+from bot.poller import TokenRejected
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("bot")
 
 
-class _RedactToken(logging.Filter):
-    """Belt and braces: no log line may carry the token, whoever logs it."""
+class RedactingFormatter(logging.Formatter):
+    """Blanks the secrets in whatever is written: messages, arguments, tracebacks."""
 
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
+    def __init__(self, fmt: str, secrets: list[str]) -> None:
+        super().__init__(fmt)
+        self.secrets = [s for s in secrets if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.secret in message:
-            record.msg, record.args = message.replace(self.secret, "[token]"), None
-        return True
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        for secret in self.secrets:
+            text = text.replace(secret, "[secret]")
+        return text
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    values = [settings.bot_token, settings.webhook_secret]
+    return [v.get_secret_value() for v in values if v is not None]
 
 
 def setup_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler.setFormatter(RedactingFormatter(fmt, secrets_of(settings)))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
     for noisy in ("httpx", "httpcore", "apscheduler", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    if settings.bot_token is not None:
-        redact = _RedactToken(settings.bot_token.get_secret_value())
-        for handler in logging.getLogger().handlers:
-            handler.addFilter(redact)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,10 +70,14 @@ def _parser() -> argparse.ArgumentParser:
     black = sub.add_parser("blacklist", help="import or export the blacklist")
     black.add_argument("action", choices=("import", "export"))
     black.add_argument("file", nargs="?", help="a .csv or .json file (export: - or none = stdout)")
+    black.add_argument("--alliance", type=int, help="which alliance, when there are several")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # python-telegram-bot's coming type for retry_after (a timedelta), without a deprecation
+    # warning on every flood wait; the executor reads both forms
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
@@ -77,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "db":
             return asyncio.run(_db(settings, args.action, args.revision))
         if command in ("spam", "blacklist"):
-            return asyncio.run(_data(settings, command, args.action, args.file))
+            alliance = getattr(args, "alliance", None)
+            return asyncio.run(_data(settings, command, args.action, args.file, alliance))
         if command == "sandbox" or (command == "run" and settings.bot_token is None):
             from bot.sandbox_cli import run_sandbox
 
@@ -89,6 +103,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:
         return 130
+    except InvalidToken:
+        log.critical("BOT_TOKEN was rejected by Telegram (401): check the token from @BotFather")
+        return 2
+    except TokenRejected as exc:
+        log.critical("%s: check the token from @BotFather", exc)
+        return 2
 
 
 async def _db(settings: Settings, action: str, revision: str | None) -> int:
@@ -108,7 +128,9 @@ async def _db(settings: Settings, action: str, revision: str | None) -> int:
     return 0
 
 
-async def _data(settings: Settings, command: str, action: str, file: str | None) -> int:
+async def _data(
+    settings: Settings, command: str, action: str, file: str | None, alliance: int | None
+) -> int:
     from bot import data_cli, migrate
 
     await migrate.upgrade(settings.database_url)
@@ -118,11 +140,11 @@ async def _data(settings: Settings, command: str, action: str, file: str | None)
             run = data_cli.spam_train if action == "train" else data_cli.spam_evaluate
             return await run(url, Path(file or ""))
         if action == "export":
-            return await data_cli.blacklist_export(url, file)
+            return await data_cli.blacklist_export(url, file, alliance=alliance)
         if file is None:
             print("error: blacklist import needs a FILE (.csv or .json)", file=sys.stderr)
             return 2
-        return await data_cli.blacklist_import(url, Path(file))
+        return await data_cli.blacklist_import(settings, Path(file), alliance=alliance)
     except data_cli.DataError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -130,17 +152,27 @@ async def _data(settings: Settings, command: str, action: str, file: str | None)
 
 async def _serve(settings: Settings) -> int:
     from bot import migrate
-    from bot.app import build_application, running
+    from bot.app import build, running
 
     await migrate.upgrade(settings.database_url)
-    app = build_application(settings)
+    deployment = await build(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     mode = "webhook" if settings.webhook_url else "long polling"
-    async with running(app, webhook=settings.webhook_url is not None):
+    async with running(deployment):
+        # What start-up built lives as long as the process: keep it out of the collector's
+        # scans, which otherwise walk hundreds of thousands of objects on every full pass.
+        gc.collect(1)
+        gc.freeze()
         log.info("running with %s; SIGTERM or Ctrl-C stops", mode)
-        await stop.wait()
+        poller = deployment.poller
+        stopped = asyncio.ensure_future(stop.wait())
+        watched = [stopped] + ([poller.task] if poller is not None and poller.task else [])
+        await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
         log.info("stopping")
+        if poller is not None and poller.failure is not None:
+            raise poller.failure
     return 0

@@ -5,8 +5,9 @@
   on FILE: precision, recall, F1, false-positive rate and messages per second; the last line is
   a JSON object with those figures.
 - `blacklist export [FILE]` and `blacklist import FILE` in CSV or JSON (by the file's extension).
-  Imported entries are banned in every group of the alliance through the outbox, which the
-  running bot drains.
+  Imported entries are owner's entries: banned in every group of the alliance through the
+  outbox (which the running bot drains), with an audit row each, shadow mode respected.
+  With several alliances, `--alliance ID` says which; nothing is guessed.
 FILE is JSON Lines (`{"text": ..., "label": "spam"|"ham"}`) or CSV with a `label,text` header.
 """
 
@@ -17,17 +18,32 @@ import io
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.settings import Settings
+from bot.units import nothing_after, run_unit
 from rules.classifier import SpamClassifier, seed_samples
+from rules.decision import Person
 from rules.detect import decide
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts
+from rules.moderation import Offence
+from services.activity import ActivityBuffer
+from services.authority import Authority
+from services.detector import Detector
+from services.moderation import blacklist
+from services.runtime import Alliances, Options, Runtime
+from services.state import StateCache
+from services.telegram import TelegramUnavailable
+from storage.admins import AdminEntry
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository
 from storage.models import utcnow
 from storage.moderation import BlacklistRepository, LabeledMessageRepository
-from storage.outbox import OutboxRepository
 
 BLACKLIST_FIELDS = ("user_id", "reason", "added_by", "source_chat_id", "created_at", "evidence")
 
@@ -138,12 +154,12 @@ async def spam_evaluate(url: str, path: Path) -> int:
     return 0
 
 
-async def blacklist_export(url: str, target: str | None) -> int:
+async def blacklist_export(url: str, target: str | None, *, alliance: int | None) -> int:
     engine = create_engine(url)
     try:
         async with create_session_factory(engine)() as session:
-            alliance = await _alliance(session)
-            entries = await BlacklistRepository(session).list_active(alliance)
+            alliance_id = await choose_alliance(session, alliance)
+            entries = await BlacklistRepository(session).list_active(alliance_id)
     finally:
         await engine.dispose()
     rows = [
@@ -213,43 +229,90 @@ def read_blacklist(path: Path) -> list[dict[str, Any]]:
     return entries
 
 
-async def blacklist_import(url: str, path: Path) -> int:
+async def blacklist_import(settings: Settings, path: Path, *, alliance: int | None) -> int:
+    """Blacklist every account of the file in all the alliance's groups, as an owner's list:
+    the same workflow as /blacklist (bans queued everywhere, an audit row each, shadow mode
+    respected), carried out by the running bot's executor."""
     entries = read_blacklist(path)
-    engine = create_engine(url)
-    added = 0
-    try:
-        async with create_session_factory(engine)() as session:
-            alliance = await _alliance(session)
-            groups = await ChatRepository(session).list_active(alliance)
-            outbox = OutboxRepository(session)
-            now = utcnow()
-            for entry in entries:
-                _, new = await BlacklistRepository(session).add(
-                    alliance_id=alliance,
-                    user_id=entry["user_id"],
-                    reason=entry["reason"],
-                    evidence=entry["evidence"],
-                    added_by=entry["added_by"],
-                    source_chat_id=None,
-                    at=now,
-                    reported=True,
-                )
-                if new:
-                    added += 1
-                    for group in groups:
-                        await outbox.add("ban_chat_member", group.id, {"user_id": entry["user_id"]})
-            await session.commit()
-    finally:
-        await engine.dispose()
+    async with headless(settings) as rt:
+        async with rt.sessions() as session:
+            alliance_id = await choose_alliance(session, alliance)
+        added = 0
+        for entry in entries:
+            offence = Offence(
+                Person(entry["user_id"], ""),
+                None,
+                reason=entry["reason"],
+                detail=entry["reason"],
+                extra={"imported": entry["evidence"]},
+            )
+            outcome = await run_unit(
+                rt,
+                nothing_after,
+                lambda uow, o=offence, e=entry: blacklist(
+                    uow, rt, alliance_id, o, actor=e["added_by"], added_as="import", strike=False
+                ),
+            )
+            added += int(outcome.applied.new_entry)
+        async with rt.sessions() as session:
+            groups = len(await ChatRepository(session).list_active(alliance_id))
     print(
-        f"imported {added} new entries ({len(entries) - added} already listed); "
-        f"bans queued in {len(groups)} groups"
+        f"imported {added} new entries ({len(entries) - added} already listed) into alliance "
+        f"#{alliance_id}; bans queued in {groups} groups"
     )
     return 0
 
 
-async def _alliance(session: Any) -> int:
+async def choose_alliance(session: AsyncSession, wanted: int | None) -> int:
+    """The alliance a command acts on: the one named, or the only one; never a guess."""
     alliances = await AllianceRepository(session).list_all()
     if not alliances:
         raise DataError("no alliance yet: start the bot once so it creates its alliance")
-    return int(alliances[0].id)
+    ids = [a.id for a in alliances]
+    if wanted is not None:
+        if wanted not in ids:
+            raise DataError(f"no alliance {wanted}; there are {', '.join(map(str, ids))}")
+        return wanted
+    if len(ids) > 1:
+        listed = ", ".join(f"{a.id} ({a.name})" for a in alliances)
+        raise DataError(f"there are several alliances ({listed}): say which with --alliance ID")
+    return ids[0]
+
+
+class _NoTelegram:
+    """The command line reads nothing from Telegram: stored admin lists stand in."""
+
+    async def administrators(self, chat_id: int) -> dict[int, AdminEntry]:
+        raise TelegramUnavailable("the command line does not talk to Telegram")
+
+    async def member_count(self, chat_id: int) -> int:
+        raise TelegramUnavailable("the command line does not talk to Telegram")
+
+
+@asynccontextmanager
+async def headless(settings: Settings) -> AsyncIterator[Runtime]:
+    """The runtime services for the command line: the database, no Telegram."""
+    engine = create_engine(settings.database_url)
+    sessions = create_session_factory(engine)
+    async with sessions() as session:
+        alliances = await AllianceRepository(session).list_all()
+    token = settings.bot_token.get_secret_value() if settings.bot_token else "0:"
+    reads = _NoTelegram()
+    runtime = Runtime(
+        options=Options(
+            bot_id=int(token.split(":", 1)[0] or 0),
+            default_language=settings.default_language,
+            tier_rules=settings.tier_rules,
+        ),
+        sessions=sessions,
+        alliances=Alliances(alliances),
+        state=StateCache.empty(),
+        authority=Authority(reads),
+        activity=ActivityBuffer(sessions),
+        detector=Detector(),
+        telegram=reads,
+    )
+    try:
+        yield runtime
+    finally:
+        await engine.dispose()

@@ -1,52 +1,65 @@
 """The action executor: the one task that carries out queued Bot API calls.
 
 Promises:
-- every row of the outbox is tried until it is done or fails permanently, with the reason kept;
-- calls within one chat keep the order they were queued in (a retried call holds back the later
-  calls of its chat, never the other chats);
-- pacing follows `SendLimiter` (about 30 calls a second overall, 20 messages a minute a group);
-  a 429 is honoured with its retry_after, timeouts and server errors back off exponentially;
-- payload keys starting with "_" are the queuing code's own notes and never reach Telegram;
+- every outbox row is tried until it is done or fails for good, with the reason kept;
+- fairness and priority (`bot.lanes`): per chat and lane, in order; urgent removals first by
+  share, then what people wait for, then housekeeping; removals of one chat go together in
+  deleteMessages calls of up to 100;
+- pacing (`bot.ratelimit`): calls are made at the moment their slot comes (about 30 a second
+  overall; 20 messages a minute in a group), so the priorities decide at the last moment;
+- a 429 pauses the chat for its retry_after; timeouts and server errors back off and retry;
+- an answer that reports on a call (`after`) is sent only once that call is finished, and says
+  so truthfully when it failed (its `failure_text`);
 - a row is marked `sending` (committed) before its call and `done` right after, so after a crash
   or kill -9 unfinished rows are resumed and finished rows are not repeated. Moderation calls are
-  idempotent, so a resumed one has its effect once; a message send interrupted after Telegram
-  accepted it but before the commit (a window of one local commit) is the only case that can
-  repeat.
+  idempotent, so a resumed one has its effect once; a message whose send was cut after Telegram
+  accepted it but before the commit (one local commit's window) is the only thing that can repeat.
 No Bot API call is made while a database transaction is open.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, ChatPermissions, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
+from bot.calls import call, delete_many
+from bot.lanes import Job, LaneKey, Lanes, Pick
 from bot.ratelimit import SendLimiter
+from rules.actions import DeleteMessage, Lane, Priority, SendMessage
 from storage.db import SessionFactory
-from storage.models import Outbox, utcnow
-from storage.outbox import OutboxRepository, PostedMessageRepository
+from storage.models import utcnow
+from storage.outbox import (
+    Claimed,
+    CodecError,
+    OutboxRepository,
+    PostedMessageRepository,
+    Queued,
+    decode,
+)
 
 log = logging.getLogger(__name__)
 
-MESSAGE_KINDS = frozenset({"send_message", "send_photo", "send_document", "edit_message_text"})
 # Errors that mean the wanted state already holds: the call is done, not failed.
 ALREADY_DONE = (
     "message to delete not found",
     "message is not modified",
     "user_already_participant",
+    "query is too old",
 )
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 BACKOFF_BASE = 2.0
+RECONCILE_EVERY = 2.0  # seconds between looks for rows written elsewhere
+FULL_LOOK_EVERY = 60.0  # seconds between looks at every unfinished row (late commits)
 
 
 @dataclass
@@ -55,6 +68,7 @@ class ExecutorStats:
     failed: int = 0
     retried: int = 0
     flood_waits: int = 0
+    calls: int = 0
 
 
 @dataclass
@@ -62,28 +76,62 @@ class Executor:
     bot: Bot
     sessions: SessionFactory
     limiter: SendLimiter = field(default_factory=SendLimiter)
-    concurrency: int = 16
-    # rows read per look: enough to find a due head for every free slot, few enough to be cheap,
-    # since the executor looks again each time a call finishes
-    look_ahead: int = 96
-    poll_interval: float = 1.0
+    concurrency: int = 32
     backoff_base: float = BACKOFF_BASE
-    stats: ExecutorStats = field(default_factory=ExecutorStats)
     clock: Callable[[], float] = time.monotonic
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _busy_chats: set[int] = field(default_factory=set)
-    # rows in flight, and rows finished since the last look at the table: a look started before
-    # a row finished still sees it unfinished and must not hand it out again
-    _inflight: set[int] = field(default_factory=set)
-    _finished_ids: set[int] = field(default_factory=set)
+    stats: ExecutorStats = field(default_factory=ExecutorStats)
+    lanes: Lanes = field(default_factory=Lanes)
+    _inflight: dict[int, Pick] = field(default_factory=dict)
+    _outcomes: dict[int, bool] = field(default_factory=dict)  # finished row -> it succeeded
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    _stopping: bool = False
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: asyncio.Task[None] | None = None
+    _stopping: bool = False
+    _high_water: int = 0
+    _last_look: float = 0.0
+    _last_full_look: float = 0.0
 
-    def wake(self) -> None:
-        """Tell the executor new rows are queued (called after the deciding commit)."""
+    # ---- feeding -----------------------------------------------------------------------------
+    def accept(self, rows: Sequence[Queued]) -> None:
+        """New (or moved) outbox rows, committed by their writer."""
+        if not rows:
+            return
+        now, wall = self.clock(), utcnow()
+        for row in rows:
+            if row.id in self._inflight_ids():
+                continue
+            self._high_water = max(self._high_water, row.id)
+            due = now + max(0.0, (row.not_before - wall).total_seconds())
+            job = Job(row.id, row.chat_id, row.lane, row.priority, due, row.after_id)
+            after = row.after_id
+            waits = after is not None and (
+                after in self.lanes.jobs or after in self._inflight_ids()
+            )
+            self.lanes.add(job, now, waits_for=waits)
         self._wake.set()
 
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _inflight_ids(self) -> set[int]:
+        return {job.id for pick in self._inflight.values() for job in pick.jobs}
+
+    async def look(self, *, full: bool = False) -> None:
+        """Read rows other writers queued (the command line, another process), or that committed
+        out of id order; with `full`, every unfinished row."""
+        async with self.sessions() as session:
+            repo = OutboxRepository(session)
+            rows = await repo.unfinished(after_id=0 if full else self._high_water)
+            known = set(self.lanes.jobs) | self._inflight_ids()
+            fresh = [r for r in rows if r.id not in known]
+            waiting_on = {r.after_id for r in fresh if r.after_id is not None}
+            statuses = await repo.statuses(sorted(waiting_on)) if waiting_on else {}
+        for row_id, status in statuses.items():
+            if status in ("done", "failed"):
+                self._outcomes[row_id] = status == "done"
+        self.accept(fresh)
+
+    # ---- running -----------------------------------------------------------------------------
     def start(self) -> None:
         self._stopping = False
         self._runner = asyncio.create_task(self.run(), name="outbox-executor")
@@ -95,74 +143,68 @@ class Executor:
         if self._runner is not None:
             await asyncio.wait({self._runner}, timeout=drain_timeout)
             self._runner.cancel()
+            self._runner = None
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=drain_timeout)
 
     async def run(self) -> None:
+        await self.look(full=True)
         while not self._stopping:
             try:
-                delay = await self.dispatch_ready()
+                delay = await self.step()
             except Exception:  # a database hiccup must not kill the executor
                 log.exception("outbox dispatch failed; retrying")
-                delay = self.poll_interval
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+                delay = 1.0
+            if delay > 0:
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
 
-    async def drain(self, *, timeout: float = 60.0) -> None:
-        """Run until nothing is left to do (for tests, scripts and benchmarks)."""
-        deadline = self.clock() + timeout
-        while True:
-            delay = await self.dispatch_ready()
-            async with self.sessions() as session:
-                due = await OutboxRepository(session).next_due()
-            if due is None and not self._tasks:
-                return
-            if self.clock() > deadline:
-                raise TimeoutError("outbox not drained in time")
-            if self._tasks:
-                await asyncio.wait(self._tasks, timeout=min(delay, 0.5))
-            else:
-                await asyncio.sleep(min(delay, 0.5))
-
-    async def dispatch_ready(self) -> float:
-        """Start the due head call of every chat; return how long to wait before looking again."""
+    async def step(self) -> float:
+        """Start every call whose moment has come; return how long to wait before looking again
+        (0: look again at once)."""
         now = self.clock()
-        finished_before = set(self._finished_ids)
-        async with self.sessions() as session:
-            outbox = OutboxRepository(session)
-            rows = await outbox.list_ready(now=utcnow(), limit=self.look_ahead)
-            retrying = await outbox.retrying_heads(now=utcnow()) if rows else {}
-        next_look = self.poll_interval
-        seen: set[int] = set()
-        for row in rows:
-            if row.id in self._inflight or row.id in self._finished_ids:
-                seen.add(row.chat_id)
-                continue
-            if row.chat_id in seen:
-                continue
-            seen.add(row.chat_id)  # only a chat's oldest due row may go: order within a chat
-            if row.chat_id in self._busy_chats or len(self._tasks) >= self.concurrency:
-                continue
-            if retrying.get(row.chat_id, row.id) < row.id:
-                continue  # an older call of this chat waits for its retry
-            ready = self.limiter.chat_ready_at(row.chat_id, now, counts=_counts(row))
-            if ready > now:
-                next_look = min(next_look, ready - now)
-                continue
-            slot = self.limiter.reserve(row.chat_id, now, counts=_counts(row))
-            self._busy_chats.add(row.chat_id)
-            self._inflight.add(row.id)
-            task = asyncio.create_task(self._execute(row, slot))
-            self._tasks.add(task)
-            task.add_done_callback(self._finished)
-        if len(rows) >= self.look_ahead or (self._tasks and len(self._tasks) >= self.concurrency):
-            next_look = min(next_look, self.limiter.interval)
-        self._finished_ids -= finished_before
-        self.limiter.forget_idle(now)
-        return max(next_look, 0.005)
+        if now - self._last_look >= RECONCILE_EVERY:
+            full = now - self._last_full_look >= FULL_LOOK_EVERY
+            self._last_look = now
+            if full:
+                self._last_full_look = now
+            await self.look(full=full)
+            self.limiter.forget_idle(now)
+        self.lanes.release_due(now)
+        slot = self.limiter.next_slot(now)
+        if slot > now:
+            return slot - now
+        if len(self._tasks) >= self.concurrency:
+            return 0.05
+        pick = self.lanes.take(now, self._sendable)
+        if pick is None:
+            return self._idle_wait(now)
+        self.limiter.reserve(pick.chat_id, now, counts=pick.lane is Lane.MESSAGE)
+        self._inflight[id(pick)] = pick
+        task = asyncio.create_task(self._execute(pick))
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+        return 0.0
+
+    def _sendable(self, key: LaneKey, job: Job) -> bool:
+        now = self.clock()
+        counts = key[1] is Lane.MESSAGE
+        return self.limiter.chat_ready_at(key[0], now, counts=counts) <= now
+
+    def _idle_wait(self, now: float) -> float:
+        waits = [RECONCILE_EVERY]
+        timer = self.lanes.next_timer()
+        if timer is not None:
+            waits.append(timer - now)
+        batch = self.lanes.delete_wait(now)
+        if batch is not None:
+            waits.append(batch)
+        if self.lanes.lanes:  # lanes held by rate limits or retries: look again soon
+            waits.append(0.25)
+        return max(0.005, min(waits))
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -170,158 +212,178 @@ class Executor:
         if not task.cancelled() and task.exception() is not None:
             log.error("outbox task crashed", exc_info=task.exception())
 
-    async def _execute(self, row: Outbox, slot: float) -> None:
+    async def drain(self, *, timeout: float = 60.0) -> None:
+        """Until every queued row is finished, including those due later (for tests, scripts and
+        benchmarks). Steps the executor itself when it is not running."""
+        deadline = self.clock() + timeout
+        if self._runner is None:
+            await self.look(full=True)
+        while self.lanes.jobs or self._tasks:
+            if self.clock() > deadline:
+                raise TimeoutError("outbox not drained in time")
+            delay = 0.02 if self._runner is not None else await self.step()
+            await asyncio.sleep(min(max(delay, 0.001), 0.02))
+
+    # ---- one call ---------------------------------------------------------------------------
+    async def _execute(self, pick: Pick) -> None:
         try:
             async with self.sessions() as session:
-                await OutboxRepository(session).mark_sending(row.id)
+                claimed = await OutboxRepository(session).claim([j.id for j in pick.jobs])
                 await session.commit()
-            wait = slot - self.clock()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await self._call_and_record(row)
+            jobs = {j.id: j for j in pick.jobs}
+            if claimed:
+                await self._carry_out(pick, claimed, jobs)
         finally:
-            self._busy_chats.discard(row.chat_id)
-            self._inflight.discard(row.id)
-            self._finished_ids.add(row.id)
+            self.lanes.done(pick)
+            self._inflight.pop(id(pick), None)
+            self._wake.set()
 
-    async def _call_and_record(self, row: Outbox) -> None:
+    async def _carry_out(self, pick: Pick, claimed: list[Claimed], jobs: dict[int, Job]) -> None:
+        ids = [c.id for c in claimed]
         try:
-            result = await self._call(row)
+            actions = [decode(c.kind, c.chat_id, c.priority, c.payload) for c in claimed]
+        except CodecError as exc:
+            await self._record_failed(ids, str(exc))
+            return
+        first = actions[0]
+        try:
+            self.stats.calls += 1
+            if pick.lane is Lane.DELETE and len(actions) > 1:
+                message_ids = [a.message_id for a in actions if isinstance(a, DeleteMessage)]
+                result = await delete_many(self.bot, pick.chat_id, message_ids)
+            else:
+                if isinstance(first, SendMessage) and first.failure_text:
+                    after = jobs[ids[0]].after_id if ids[0] in jobs else None
+                    if after is not None and not await self._succeeded(after):
+                        first = replace(first, text=first.failure_text, failure_text=None)
+                result = await call(self.bot, first)
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
             self.stats.flood_waits += 1
-            log.warning("429 in chat %s: waiting %.0fs", row.chat_id, seconds)
-            self.limiter.pause_chat(row.chat_id, self.clock() + seconds)
-            await self._retry_later(row, seconds, f"429 retry after {seconds:.0f}s")
+            log.warning("429 in chat %s: waiting %.0fs", pick.chat_id, seconds)
+            self.limiter.pause_chat(pick.chat_id, self.clock() + seconds)
+            await self._retry(pick, jobs, ids, seconds, f"429 retry after {seconds:.0f}s")
         except ChatMigrated as exc:
-            async with self.sessions() as session:
-                await OutboxRepository(session).retarget(row.chat_id, exc.new_chat_id)
-                await OutboxRepository(session).reschedule(row.id, not_before=utcnow(), error=None)
-                await session.commit()
+            await self._migrated(pick, jobs, ids, exc.new_chat_id)
         except (BadRequest, Forbidden) as exc:
             if any(text in exc.message.lower() for text in ALREADY_DONE):
-                await self._record_done(row, {"note": exc.message})
+                await self._record_done(ids, {"note": exc.message}, first)
             else:
-                await self._record_failed(row, f"{type(exc).__name__}: {exc.message}")
+                await self._record_failed(ids, f"{type(exc).__name__}: {exc.message}")
         except NetworkError as exc:  # timeouts and 5xx: transient
-            if row.attempts + 1 >= MAX_ATTEMPTS:
-                await self._record_failed(row, f"gave up after {MAX_ATTEMPTS} tries: {exc.message}")
+            attempts = max(c.attempts for c in claimed)
+            if attempts >= MAX_ATTEMPTS:
+                await self._record_failed(ids, f"gave up after {MAX_ATTEMPTS} tries: {exc.message}")
             else:
-                backoff = min(MAX_BACKOFF, self.backoff_base ** (row.attempts + 1))
+                backoff = min(MAX_BACKOFF, self.backoff_base ** max(1, attempts))
                 self.stats.retried += 1
-                await self._retry_later(row, backoff, f"{type(exc).__name__}: {exc.message}")
+                await self._retry(pick, jobs, ids, backoff, f"{type(exc).__name__}: {exc.message}")
         except Exception as exc:  # a malformed row: record it, never retry it forever
-            log.exception("outbox %s cannot be carried out", row.id)
-            await self._record_failed(row, f"internal error: {type(exc).__name__}: {exc}")
+            log.exception("outbox %s cannot be carried out", ids)
+            await self._record_failed(ids, f"internal error: {type(exc).__name__}: {exc}")
         else:
-            await self._record_done(row, result)
+            value = {"message_id": result.message_id} if isinstance(result, Message) else None
+            await self._record_done(ids, value, first)
 
-    async def _retry_later(self, row: Outbox, seconds: float, error: str) -> None:
+    async def _succeeded(self, row_id: int) -> bool:
+        known = self._outcomes.pop(row_id, None)
+        if known is not None:
+            return known
+        async with self.sessions() as session:
+            status = (await OutboxRepository(session).statuses([row_id])).get(row_id)
+        return status == "done"
+
+    async def _retry(
+        self, pick: Pick, jobs: dict[int, Job], ids: list[int], seconds: float, error: str
+    ) -> None:
+        """Back to the head of their lanes at once (nothing later may overtake them), then the
+        rows are marked pending again."""
+        now = self.clock()
+        self.lanes.retry([jobs[i] for i in ids if i in jobs], now + seconds, now)
         async with self.sessions() as session:
             await OutboxRepository(session).reschedule(
-                row.id, not_before=utcnow() + timedelta(seconds=seconds), error=error
+                ids, not_before=utcnow() + timedelta(seconds=seconds), error=error
             )
             await session.commit()
 
-    async def _record_failed(self, row: Outbox, error: str) -> None:
-        self.stats.failed += 1
-        log.warning("outbox %s (%s in %s) failed: %s", row.id, row.kind, row.chat_id, error)
-        async with self.sessions() as session:
-            await OutboxRepository(session).mark_failed(row.id, error, at=utcnow())
-            await session.commit()
+    async def _migrated(
+        self, pick: Pick, jobs: dict[int, Job], ids: list[int], new_chat: int
+    ) -> None:
+        """A group became a supergroup: its calls move to the new chat, this one first, and
+        none of them goes until the rows say so too."""
+        now = self.clock()
+        self.lanes.retry([jobs[i] for i in ids if i in jobs], now, now)
+        self.lanes.retarget(pick.chat_id, new_chat)
+        held = (new_chat, pick.lane)
+        self.lanes.busy.add(held)
+        try:
+            async with self.sessions() as session:
+                outbox = OutboxRepository(session)
+                await outbox.retarget(pick.chat_id, new_chat)
+                await outbox.reschedule(ids, not_before=utcnow(), error=f"moved to {new_chat}")
+                await session.commit()
+        finally:
+            self.lanes.busy.discard(held)
 
-    async def _record_done(self, row: Outbox, result: dict[str, Any] | None) -> None:
-        self.stats.done += 1
+    async def _record_failed(self, ids: list[int], error: str) -> None:
+        self.stats.failed += len(ids)
+        log.warning("outbox %s failed: %s", ids, error)
+        async with self.sessions() as session:
+            await OutboxRepository(session).mark_failed(ids, error, at=utcnow())
+            await session.commit()
+        self._settle(ids, ok=False)
+
+    async def _record_done(
+        self, ids: list[int], result: dict[str, Any] | None, action: Any
+    ) -> None:
+        self.stats.done += len(ids)
         now = utcnow()
+        follow: list[Queued] = []
         async with self.sessions() as session:
             outbox = OutboxRepository(session)
-            await outbox.mark_done(row.id, result, at=now)
+            await outbox.mark_done(ids, result, at=now)
             message_id = (result or {}).get("message_id")
-            if isinstance(message_id, int):
-                await self._follow_up(outbox, PostedMessageRepository(session), row, message_id)
+            if isinstance(message_id, int) and isinstance(action, SendMessage):
+                follow = await _follow_up(
+                    outbox, PostedMessageRepository(session), action, message_id
+                )
             await session.commit()
+        self._settle(ids, ok=True)
+        self.accept(follow)
 
-    async def _follow_up(
-        self,
-        outbox: OutboxRepository,
-        posted: PostedMessageRepository,
-        row: Outbox,
-        message_id: int,
-    ) -> None:
-        """Replace the chat's previous message of the same kind; schedule self-deletion."""
-        track = row.payload.get("track_as")
-        if isinstance(track, str):
-            previous = await posted.replace(row.chat_id, track, message_id, at=utcnow())
-            if previous is not None:
-                await outbox.add("delete_message", row.chat_id, {"message_id": previous})
-        delete_after = row.payload.get("delete_after")
-        if isinstance(delete_after, int | float) and delete_after > 0:
-            await outbox.add(
-                "delete_message",
-                row.chat_id,
-                {"message_id": message_id},
-                not_before=utcnow() + timedelta(seconds=delete_after),
+    def _settle(self, ids: list[int], *, ok: bool) -> None:
+        now = self.clock()
+        for row_id in ids:
+            if self.lanes.finished(row_id, now):
+                self._outcomes[row_id] = ok
+        if len(self._outcomes) > 10_000:
+            self._outcomes.clear()
+
+
+async def _follow_up(
+    outbox: OutboxRepository, posted: PostedMessageRepository, sent: SendMessage, message_id: int
+) -> list[Queued]:
+    """Replace the chat's previous message of the same kind; schedule self-removal."""
+    queued: list[Queued] = []
+    if sent.replace is not None:
+        previous = await posted.replace(sent.chat_id, sent.replace, message_id, at=utcnow())
+        if previous is not None:
+            tidy = DeleteMessage(
+                chat_id=sent.chat_id, message_id=previous, priority=Priority.BACKGROUND
             )
-
-    async def _call(self, row: Outbox) -> dict[str, Any] | None:
-        call = _CALLS.get(row.kind)
-        if call is None:
-            raise BadRequest(f"unknown outbox kind {row.kind}")
-        params = {
-            k: v
-            for k, v in row.payload.items()
-            if k not in ("track_as", "delete_after") and not k.startswith("_")
-        }
-        value = await call(self.bot, row.chat_id, params)
-        if isinstance(value, Message):
-            return {"message_id": value.message_id}
-        return None
-
-
-def _counts(row: Outbox) -> bool:
-    return row.kind in MESSAGE_KINDS
+            queued.append(Queued.of(await outbox.add(tidy)))
+    if sent.delete_after > 0:
+        later = utcnow() + timedelta(seconds=sent.delete_after)
+        tidy = DeleteMessage(
+            chat_id=sent.chat_id, message_id=message_id, priority=Priority.BACKGROUND
+        )
+        queued.append(Queued.of(await outbox.add(tidy, not_before=later)))
+    return queued
 
 
 def _retry_after_seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():
+    with warnings.catch_warnings():  # the library warns that the type will change: both work
         warnings.simplefilter("ignore")
-        value = exc.retry_after
+        value: Any = exc.retry_after
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
     return max(seconds, 1.0)
-
-
-def _markup(params: dict[str, Any], bot: Bot) -> dict[str, Any]:
-    markup = params.pop("reply_markup", None)
-    if markup:
-        params["reply_markup"] = InlineKeyboardMarkup.de_json(markup, bot)
-    return params
-
-
-def _file(params: dict[str, Any], key: str) -> InputFile:
-    data = base64.b64decode(params.pop(f"{key}_b64"))
-    return InputFile(data, filename=params.pop("filename", f"{key}.bin"))
-
-
-Call = Callable[[Bot, int, dict[str, Any]], Awaitable[Any]]
-
-_CALLS: dict[str, Call] = {
-    "send_message": lambda b, c, p: b.send_message(c, **_markup(p, b)),
-    "send_photo": lambda b, c, p: b.send_photo(c, photo=_file(p, "photo"), **_markup(p, b)),
-    "send_document": lambda b, c, p: b.send_document(
-        c, document=_file(p, "document"), **_markup(p, b)
-    ),
-    "edit_message_text": lambda b, c, p: b.edit_message_text(chat_id=c, **_markup(p, b)),
-    "delete_message": lambda b, c, p: b.delete_message(c, **p),
-    "ban_chat_member": lambda b, c, p: b.ban_chat_member(c, **p),
-    "unban_chat_member": lambda b, c, p: b.unban_chat_member(c, **p),
-    "restrict_chat_member": lambda b, c, p: b.restrict_chat_member(
-        c,
-        user_id=p["user_id"],
-        permissions=ChatPermissions(**p["permissions"]),
-        until_date=p.get("until_date"),
-        use_independent_chat_permissions=True,
-    ),
-    "leave_chat": lambda b, c, p: b.leave_chat(c),
-    "approve_chat_join_request": lambda b, c, p: b.approve_chat_join_request(c, **p),
-    "decline_chat_join_request": lambda b, c, p: b.decline_chat_join_request(c, **p),
-}

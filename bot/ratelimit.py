@@ -43,6 +43,10 @@ class SendLimiter:
                     ready = max(ready, sends[0] + WINDOW + 0.05)
         return ready
 
+    def next_slot(self, now: float) -> float:
+        """When the next call may be made at the overall rate."""
+        return max(now, self._next_slot, self._global_pause)
+
     def reserve(self, chat_id: int, now: float, *, counts: bool) -> float:
         """Book the next overall slot for a call; return the time at which to make it."""
         slot = max(now, self._next_slot, self._global_pause)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import migrate
-from bot.app import build_application, running
+from bot.app import build, running
 from bot.settings import Settings
 
 if TYPE_CHECKING:
@@ -42,11 +42,9 @@ def _starter(settings: Settings, database_url: str):  # noqa: ANN202 - a StartBo
                 "webhook_url": None,
             }
         )
-        app = build_application(local, token=SANDBOX_TOKEN)
-        async with running(app):
-            services = app.bot_data
-            services.report_delay = 1.0
-            yield app
+        deployment = await build(local, token=SANDBOX_TOKEN, report_delay=1.0)
+        async with running(deployment):
+            yield deployment
 
     return start_bot
 

@@ -21,7 +21,6 @@ from telegram.ext import (
     filters,
 )
 
-from bot.context import BotContext
 from handlers import (
     admin,
     blacklist,
@@ -35,6 +34,9 @@ from handlers import (
     owner,
     private,
 )
+from handlers.commands import answer, reply
+from handlers.context import BotContext
+from services.i18n import tr
 
 GROUP_COMMANDS = {
     "warn": admin.cmd_warn,
@@ -73,9 +75,12 @@ async def on_command(update: Update, context: BotContext) -> None:
         return
     name = message.text.split(maxsplit=1)[0][1:].split("@", 1)[0].lower()
     in_group = chat.type in (chat.GROUP, chat.SUPERGROUP)
+    lang = private.language_for(update, context)
     if name in GROUP_COMMANDS:
         if in_group:
             await GROUP_COMMANDS[name](update, context)
+        else:
+            await reply(update, context, tr(lang, "This command works in a group."))
     elif name in OWNER_COMMANDS:
         await OWNER_COMMANDS[name](update, context)
     elif name == "start":
@@ -83,6 +88,21 @@ async def on_command(update: Update, context: BotContext) -> None:
             await private.cmd_start(update, context)
     elif name == "help":
         await private.cmd_help(update, context)
+
+
+async def on_unknown_private_command(update: Update, context: BotContext) -> None:
+    """A command the bot does not have, in its private chat: say so (in groups it may be
+    another bot's)."""
+    lang = private.language_for(update, context)
+    await reply(update, context, tr(lang, "I do not know that command. /help lists what I can do."))
+
+
+async def on_stale_button(update: Update, context: BotContext) -> None:
+    """A button press no handler knows (an old message, forged data): answered all the same."""
+    query = update.callback_query
+    if query is not None:
+        lang = private.language_for(update, context)
+        await answer(context, query, tr(lang, "That button is no longer valid."))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
@@ -114,6 +134,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler(names, on_command, filters.UpdateType.MESSAGE), 1)
     app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)
     app.add_handler(CallbackQueryHandler(blacklist.on_undo, pattern=r"^bl:undo:\d+:\d+$"), 1)
+    app.add_handler(CallbackQueryHandler(on_stale_button), 1)
+    private_commands = filters.ChatType.PRIVATE & filters.COMMAND & filters.UpdateType.MESSAGE
+    app.add_handler(MessageHandler(private_commands, on_unknown_private_command), 1)
 
     app.add_handler(TypeHandler(Update, guards.remember_sender), 99)
     app.add_error_handler(errors.on_error)

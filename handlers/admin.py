@@ -1,7 +1,9 @@
 """Admin commands that act in the current group: warnings, bans, kicks, mutes, deletions.
 
-The alliance-wide blacklist commands live in `handlers.blacklist`. Every action is logged; the
-owner, admins and the bot itself cannot be warned, banned, kicked or muted.
+The alliance-wide blacklist commands live in `handlers.blacklist`. Every action is decided by
+`rules.moderation`, applied by `services.apply` (audit row, outbox, shadow mode) and answered
+only once it is done: an answer never claims a ban that failed. The owner, admins of any group of
+the alliance and the bot itself cannot be warned, banned, kicked or muted.
 """
 
 from __future__ import annotations
@@ -10,11 +12,9 @@ import time
 
 from telegram import Update
 
-from bot.context import BotContext
-from bot.i18n import tr
-from handlers import actions
 from handlers.commands import (
     TargetUser,
+    actor_of,
     admin_command,
     language,
     reason_words,
@@ -22,32 +22,21 @@ from handlers.commands import (
     target_or_usage,
     usage,
 )
-from rules.moderation import format_duration, parse_duration
+from handlers.context import BotContext
+from rules.actions import DeleteMessage
+from rules.decision import Decision, Reason
+from rules.limits import echo
+from rules.moderation import Offence, format_duration, in_group, parse_duration
+from services.apply import apply, audit
+from services.i18n import tr
+from services.moderation import punish
 from storage.models import Chat, utcnow
 from storage.moderation import WarningRepository
-
-MUTED = {
-    "can_send_messages": False,
-    "can_send_audios": False,
-    "can_send_documents": False,
-    "can_send_photos": False,
-    "can_send_videos": False,
-    "can_send_video_notes": False,
-    "can_send_voice_notes": False,
-    "can_send_polls": False,
-    "can_send_other_messages": False,
-    "can_add_web_page_previews": False,
-}
-UNMUTED = {key: True for key in MUTED} | {"can_invite_users": True}
-
-
-def _actor(update: Update) -> int | None:
-    return update.effective_user.id if update.effective_user else None
 
 
 def _chat(context: BotContext) -> Chat:
     chat = context.uow.chat
-    assert chat is not None
+    assert chat is not None and chat.alliance_id is not None
     return chat
 
 
@@ -60,17 +49,17 @@ async def cmd_warn(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "warn")
     if target is None:
         return
-    lang = language(context)
-    reason = reason_words(context, target) or tr(lang, "breaking the group rules")
-    offence = actions.Offence(
-        target.user_id,
-        target.name,
+    chat = _chat(context)
+    reason = reason_words(context, target) or tr(language(context), "breaking the group rules")
+    offence = Offence(
+        target.person,
+        chat.id,
         reason=reason,
         detail=f"/warn: {reason}",
-        message_id=None,
         text=(target.message.text or "") if target.message else "",
     )
-    await actions.warn(context, _chat(context), offence, actor=_actor(update))
+    assert chat.alliance_id is not None
+    await punish(context.uow, context.runtime, chat.alliance_id, offence, actor=actor_of(update))
 
 
 @admin_command("unwarn")
@@ -82,22 +71,21 @@ async def cmd_unwarn(update: Update, context: BotContext) -> None:
     assert chat.alliance_id is not None
     lang = language(context)
     lifted = await WarningRepository(context.uow.session).revoke_latest(
-        chat.alliance_id, target.user_id, by=_actor(update) or 0, now=utcnow()
+        chat.alliance_id, target.user_id, by=actor_of(update) or 0, now=utcnow()
     )
     if lifted is None:
         await reply(update, context, tr(lang, "{name} has no active warnings.", name=target.name))
         return
-    actions.log(
+    audit(
         context.uow,
         "unwarn",
         chat_id=chat.id,
-        actor=_actor(update),
+        actor=actor_of(update),
         target=target.user_id,
         reasons=lifted.reason,
     )
-    await reply(
-        update, context, tr(lang, "Removed the latest warning of {name}.", name=target.name)
-    )
+    text = tr(lang, "Removed the latest warning of {name}.", name=target.name)
+    await reply(update, context, text)
 
 
 @admin_command("warns")
@@ -115,60 +103,76 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
         await reply(update, context, tr(lang, "{name} has no active warnings.", name=target.name))
         return
     lines = [tr(lang, "{name} has {count} active warnings:", name=target.name, count=len(active))]
-    lines += [f"• {w.created_at:%Y-%m-%d %H:%M} UTC — {w.reason[:200]}" for w in active]
+    lines += [f"• {w.created_at:%Y-%m-%d %H:%M} UTC — {echo(w.reason, 200)}" for w in active]
     await reply(update, context, "\n".join(lines))
 
 
-async def _act_in_group(
+async def _order(
     update: Update,
     context: BotContext,
+    command: str,
     target: TargetUser,
-    action: str,
-    calls: list[tuple[str, dict[str, object]]],
-    answer: str,
+    done: str,
+    failed: str,
+    *,
+    until: int | None = None,
 ) -> None:
-    """Queue the calls on the target in this group, log the action, answer the admin."""
+    """Decide and apply an order about `target` in this group; answer once it is carried out."""
     chat = _chat(context)
-    for kind, payload in calls:
-        await context.uow.queue(kind, chat.id, {"user_id": target.user_id, **payload})
-    reasons = reason_words(context, target) or f"/{action}"
-    actions.log(
-        context.uow,
-        action,
-        chat_id=chat.id,
-        actor=_actor(update),
-        target=target.user_id,
-        reasons=reasons,
+    decision = in_group(
+        command,
+        chat.id,
+        target.person,
+        actor=actor_of(update),
+        reason=reason_words(context, target),
+        until=until,
     )
-    await reply(update, context, answer)
-
-
-UNBAN = ("unban_chat_member", {"only_if_banned": True})
+    applied = await apply(context.uow, context.runtime, decision)
+    if applied.shadow:
+        done = tr(language(context), "Shadow mode: nothing was done. {what}", what=done)
+    await reply(update, context, done, after=applied.last_sent, failure_text=failed)
 
 
 @admin_command("ban")
 async def cmd_ban(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "ban")
     if target is not None:
-        text = tr(language(context), "{name} is banned from this group.", name=target.name)
-        await _act_in_group(update, context, target, "ban", [("ban_chat_member", {})], text)
+        lang = language(context)
+        done = tr(lang, "{name} is banned from this group.", name=target.name)
+        failed = tr(
+            lang,
+            "I could not ban {name}: check that I am an admin who may ban members.",
+            name=target.name,
+        )
+        await _order(update, context, "ban", target, done, failed)
 
 
 @admin_command("unban")
 async def cmd_unban(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unban", protect=False)
     if target is not None:
-        text = tr(language(context), "{name} may join this group again.", name=target.name)
-        await _act_in_group(update, context, target, "unban", [UNBAN], text)
+        lang = language(context)
+        done = tr(lang, "{name} may join this group again.", name=target.name)
+        failed = tr(
+            lang,
+            "I could not lift the ban of {name}: check that I am an admin who may ban members.",
+            name=target.name,
+        )
+        await _order(update, context, "unban", target, done, failed)
 
 
 @admin_command("kick")
 async def cmd_kick(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "kick")
     if target is not None:
-        # A kick is a ban lifted straight away: removed, but free to come back.
-        text = tr(language(context), "{name} was removed from this group.", name=target.name)
-        await _act_in_group(update, context, target, "kick", [("ban_chat_member", {}), UNBAN], text)
+        lang = language(context)
+        done = tr(lang, "{name} was removed from this group.", name=target.name)
+        failed = tr(
+            lang,
+            "I could not remove {name}: check that I am an admin who may ban members.",
+            name=target.name,
+        )
+        await _order(update, context, "kick", target, done, failed)
 
 
 @admin_command("mute")
@@ -180,39 +184,39 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
     words = (context.args or [])[0 if target.message is not None else 1 :]
     seconds = parse_duration(words[0]) if words else None
     if words and seconds is None:
-        await usage(update, context, "mute", tr(lang, "“{word}” is not a duration.", word=words[0]))
+        problem = tr(lang, "“{word}” is not a duration.", word=echo(words[0]))
+        await usage(update, context, "mute", problem)
         return
-    chat = _chat(context)
-    payload: dict[str, object] = {"user_id": target.user_id, "permissions": MUTED}
     if seconds is not None:
-        payload["until_date"] = int(time.time()) + seconds
-        text = tr(
+        done = tr(
             lang,
             "{name} is muted for {duration}.",
             name=target.name,
             duration=format_duration(seconds),
         )
     else:
-        text = tr(lang, "{name} is muted until an admin uses /unmute.", name=target.name)
-    await context.uow.queue("restrict_chat_member", chat.id, payload)
-    actions.log(
-        context.uow,
-        "mute",
-        chat_id=chat.id,
-        actor=_actor(update),
-        target=target.user_id,
-        reasons=format_duration(seconds) if seconds else "until unmuted",
+        done = tr(lang, "{name} is muted until an admin uses /unmute.", name=target.name)
+    failed = tr(
+        lang,
+        "I could not mute {name}: check that I am an admin who may restrict members.",
+        name=target.name,
     )
-    await reply(update, context, text)
+    until = int(time.time()) + seconds if seconds is not None else None
+    await _order(update, context, "mute", target, done, failed, until=until)
 
 
 @admin_command("unmute")
 async def cmd_unmute(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unmute", protect=False)
     if target is not None:
-        text = tr(language(context), "{name} may speak again.", name=target.name)
-        calls = [("restrict_chat_member", {"permissions": UNMUTED})]
-        await _act_in_group(update, context, target, "unmute", calls, text)
+        lang = language(context)
+        done = tr(lang, "{name} may speak again.", name=target.name)
+        failed = tr(
+            lang,
+            "I could not unmute {name}: check that I am an admin who may restrict members.",
+            name=target.name,
+        )
+        await _order(update, context, "unmute", target, done, failed)
 
 
 @admin_command("del")
@@ -223,15 +227,17 @@ async def cmd_del(update: Update, context: BotContext) -> None:
         return
     chat = _chat(context)
     replied = message.reply_to_message
-    await context.uow.queue("delete_message", chat.id, {"message_id": replied.message_id})
-    await context.uow.queue("delete_message", chat.id, {"message_id": message.message_id})
-    actions.log(
-        context.uow,
+    author = replied.from_user.id if replied.from_user else None
+    decision = Decision(
         "delete",
-        chat_id=chat.id,
-        actor=_actor(update),
-        target=replied.from_user.id if replied.from_user else None,
-        reasons="/del",
-        message_id=replied.message_id,
-        text=(replied.text or "")[:500],
+        chat.id,
+        target=author,
+        actor=actor_of(update),
+        reasons=(Reason("/del"),),
+        steps=(
+            DeleteMessage(chat_id=chat.id, message_id=replied.message_id),
+            DeleteMessage(chat_id=chat.id, message_id=message.message_id),
+        ),
+        details={"message_id": replied.message_id, "text": (replied.text or "")[:500]},
     )
+    await apply(context.uow, context.runtime, decision)

@@ -1,46 +1,20 @@
-"""Who may use admin commands, and who is protected from moderation, checked against Telegram.
+"""Who may use admin commands, and who is protected from moderation.
 
 Authority: the alliance's owners, the group's creator, and its administrators with the right to
 restrict members; an anonymous admin posting as the group counts. A channel, Telegram's service
-account (777000) or Channel_Bot (136817688) never does. Statuses come from getChatAdministrators, cached
-per chat for a while and dropped when a chat_member update says an admin changed.
+account (777000) or Channel_Bot (136817688) never does. Protection: the bot, the alliance's
+owners, and the admins of ANY group of the alliance, in every group of it. Statuses come from
+`services.authority` (Telegram's lists, cached and stored).
 """
 
 from __future__ import annotations
 
 from telegram import Message, Update
-from telegram.error import TelegramError
 
-from bot.caches import MemberStatus
-from bot.context import BotContext
-from handlers.guards import CHANNEL_BOT, SERVICE_NOTIFICATIONS
+from handlers.context import BotContext
+from rules.limits import CHANNEL_BOT, SERVICE_NOTIFICATIONS
 from rules.moderation import Target, protection
-
-
-async def chat_admins(context: BotContext, chat_id: int) -> dict[int, MemberStatus]:
-    """The chat's administrators (from the cache, else from Telegram)."""
-    cache = context.services.admin_cache
-    known = cache.get(chat_id)
-    if known is not None:
-        return known
-    await context.uow.end_reads()
-    try:
-        members = await context.bot.get_chat_administrators(chat_id)
-    except TelegramError:
-        return {}
-    admins = {
-        m.user.id: MemberStatus(
-            m.status, m.status == "creator" or bool(getattr(m, "can_restrict_members", False))
-        )
-        for m in members
-    }
-    cache.put(chat_id, admins)
-    return admins
-
-
-async def member_status(context: BotContext, chat_id: int, user_id: int) -> MemberStatus:
-    admins = await chat_admins(context, chat_id)
-    return admins.get(user_id, MemberStatus("member", False))
+from storage.groups import ChatRepository
 
 
 def is_anonymous_admin(message: Message) -> bool:
@@ -58,19 +32,33 @@ async def may_moderate(update: Update, context: BotContext) -> bool:
         return True
     if message.sender_chat is not None or user.id in (SERVICE_NOTIFICATIONS, CHANNEL_BOT):
         return False
-    if context.services.is_owner(user.id):
+    uow = context.uow
+    alliance_id = uow.chat.alliance_id if uow.chat is not None else None
+    if context.runtime.alliances.is_owner(user.id, alliance_id):
         return True
     if chat.type == "private":
         return False
-    status = await member_status(context, chat.id, user.id)
-    return status.status == "creator" or (status.status == "administrator" and status.can_restrict)
+    return await context.runtime.authority.may_moderate(uow, chat.id, user.id)
 
 
-async def protected_reason(context: BotContext, chat_id: int, user_id: int) -> str | None:
-    """Why this user may not be warned, banned or blacklisted here (None: they may)."""
-    if user_id == context.bot.id:
+async def protected_reason(context: BotContext, user_id: int) -> str | None:
+    """Why this user may not be warned, banned or blacklisted anywhere in the alliance of the
+    update's group (None: they may)."""
+    uow, rt = context.uow, context.runtime
+    chat = uow.chat
+    if chat is None or chat.alliance_id is None:
+        return None
+    if user_id == rt.options.bot_id:
         return "bot"
-    if context.services.is_owner(user_id):
-        return "owner"
-    status = await member_status(context, chat_id, user_id)
-    return protection(Target(user_id, status.status))
+    groups = [g.id for g in await ChatRepository(uow.session).list_active(chat.alliance_id)]
+    await rt.authority.refresh(uow, groups)  # lists older than a day, or never taken
+    here = await rt.authority.status(uow, chat.id, user_id)
+    elsewhere = await rt.authority.admin_elsewhere(uow, chat.alliance_id, user_id, but=chat.id)
+    target = Target(
+        user_id,
+        here.status if here is not None else "member",
+        is_bot_itself=user_id == rt.options.bot_id,
+        is_owner=rt.alliances.is_owner(user_id, chat.alliance_id),
+        admin_elsewhere=bool(elsewhere),
+    )
+    return protection(target)

@@ -1,7 +1,8 @@
 """Shared plumbing of slash commands: answering, refusing, usage texts, naming a target user.
 
 A command either does its job or answers with a short reason (refusal, usage, unknown user):
-never silence, never a traceback.
+never silence, never a traceback, never more than Telegram's limit (a user's own words are cut
+when they are echoed). A member refused a command is told once, not again for a while.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from telegram import Message, Update
+from telegram import CallbackQuery, Message, Update
 
-from bot.context import BotContext
-from bot.i18n import N_, tr
-from handlers import actions
 from handlers.authority import may_moderate, protected_reason
+from handlers.context import BotContext
+from rules.decision import Person
+from rules.limits import echo, parse_user_id
+from services import notices
+from services.i18n import N_, tr
+from services.texts import chat_language
 from storage.groups import UserRepository
 
 Command = Callable[[Update, BotContext], Awaitable[None]]
@@ -46,32 +50,68 @@ USAGE = {
         "Usage: /setwelcome followed by the template. Placeholders: {name} {title} {rules} {count}. /setwelcome alone shows the current one"
     ),
     "shadow": N_("Usage: /shadow on | off"),
+    "whois": N_("Usage: reply to a member's message with /whois, or /whois <user id | @username>"),
+    "vip": N_(
+        "Usage: reply to a member's message with /vip (or /vip off); /vip alone lists the VIPs"
+    ),
+    "digest": N_("Usage: /digest [daily | weekly]"),
+    "schedule": N_(
+        "Usage: /schedule shows the times. Change one: /schedule daily 09:00 · /schedule weekly mon 09:00 · /schedule report sun 20:00 · /schedule weekly off · /schedule timezone Asia/Shanghai"
+    ),
 }
 
 
 @dataclass(frozen=True)
 class TargetUser:
-    user_id: int
-    name: str
+    person: Person
     message: Message | None  # the replied message, when named by a reply
 
+    @property
+    def user_id(self) -> int:
+        return self.person.user_id
 
-async def reply(update: Update, context: BotContext, text: str, *, delete_after: int = 0) -> None:
-    message = update.effective_message
-    if message is None:
-        return
-    payload: dict[str, object] = {
-        "text": text,
-        "reply_to_message_id": message.message_id,
-        "allow_sending_without_reply": True,
-    }
-    if delete_after:
-        payload["delete_after"] = delete_after
-    await context.uow.queue("send_message", message.chat.id, payload)
+    @property
+    def name(self) -> str:
+        return self.person.render()
 
 
 def language(context: BotContext) -> str:
-    return actions.chat_language(context, context.uow.chat)
+    uow = context.uow
+    return chat_language(context.runtime, uow.chat, uow.alliance)
+
+
+def actor_of(update: Update) -> int | None:
+    return update.effective_user.id if update.effective_user else None
+
+
+async def reply(
+    update: Update,
+    context: BotContext,
+    text: str,
+    *,
+    delete_after: int = 0,
+    after: int | None = None,
+    failure_text: str | None = None,
+) -> None:
+    message = update.effective_message
+    if message is None:
+        return
+    await notices.reply(
+        context.uow,
+        message.chat.id,
+        text,
+        reply_to=message.message_id,
+        delete_after=delete_after,
+        after=after,
+        failure_text=failure_text,
+    )
+
+
+async def answer(
+    context: BotContext, query: CallbackQuery, text: str, *, alert: bool = False
+) -> None:
+    """Answer a button press (through the outbox, after the commit)."""
+    await notices.answer_callback(context.uow, query.from_user.id, query.id, text, alert=alert)
 
 
 def usage_text(lang: str, command: str) -> str:
@@ -88,6 +128,20 @@ async def usage(
     await reply(update, context, text)
 
 
+async def refuse(update: Update, context: BotContext, text: str) -> None:
+    """Tell the sender the command is not theirs, once in a while at most."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    await notices.refuse(
+        context.uow,
+        chat_id=message.chat.id,
+        user_id=user.id,
+        reply_to=message.message_id,
+        text=text,
+    )
+
+
 def admin_command(name: str) -> Callable[[Command], Command]:
     """Run the command only for those with authority in a group; refuse others briefly."""
 
@@ -100,16 +154,12 @@ def admin_command(name: str) -> Callable[[Command], Command]:
                 )
                 return
             if not await may_moderate(update, context):
-                await reply(
-                    update,
-                    context,
-                    tr(
-                        language(context),
-                        "Only the group's owner and admins who can restrict members may use /{command}.",
-                        command=name,
-                    ),
-                    delete_after=60,
+                text = tr(
+                    language(context),
+                    "Only the group's owner and admins who can restrict members may use /{command}.",
+                    command=name,
                 )
+                await refuse(update, context, text)
                 return
             await func(update, context)
 
@@ -131,26 +181,27 @@ async def resolve_target(
     args = context.args or []
     if message is not None and message.reply_to_message is not None:
         replied = message.reply_to_message
-        if replied.from_user is not None and replied.sender_chat is None:
-            return TargetUser(replied.from_user.id, replied.from_user.full_name, replied), None
+        user = replied.from_user
+        if user is not None and replied.sender_chat is None:
+            return TargetUser(Person(user.id, user.full_name, user.username), replied), None
         return None, tr(lang, "That message was sent as a channel or group, not by a member.")
     if not args:
         return None, None
     word = args[0]
-    if word.lstrip("-").isdigit() and not word.startswith("-"):
-        user_id = int(word)
-        known = await UserRepository(context.uow.session).get(user_id)
-        return TargetUser(user_id, known.first_name if known else word, None), None
-    if word.startswith("@") and len(word) > 1:
-        known = await UserRepository(context.uow.session).find_by_username(word)
+    users = UserRepository(context.uow.session)
+    if word.startswith("@") and 1 < len(word) <= 33:
+        known = await users.find_by_username(word)
         if known is None:
             return None, tr(
                 lang,
                 "I have not seen {username} in our groups, so I do not know their id. Use the numeric id instead.",
-                username=word,
+                username=echo(word),
             )
-        return TargetUser(known.id, known.first_name, None), None
-    return None, tr(lang, "“{word}” is not a user id or @username.", word=word)
+        return TargetUser((await users.people([known.id]))[known.id], None), None
+    user_id = parse_user_id(word)
+    if user_id is None:
+        return None, tr(lang, "“{word}” is not a user id or @username.", word=echo(word))
+    return TargetUser((await users.people([user_id]))[user_id], None), None
 
 
 def rest_of_args(context: BotContext, *, skip: int) -> str:
@@ -164,10 +215,8 @@ async def target_or_usage(
     if target is None:
         await usage(update, context, command, problem)
         return None
-    chat = context.uow.chat
-    assert chat is not None
     if protect:
-        why = await protected_reason(context, chat.id, target.user_id)
+        why = await protected_reason(context, target.user_id)
         if why is not None:
             await reply(update, context, protected_text(language(context), why))
             return None
@@ -178,11 +227,11 @@ def protected_text(lang: str, why: str) -> str:
     texts = {
         "bot": tr(lang, "I will not act against myself."),
         "owner": tr(lang, "The owner cannot be warned, banned or blacklisted."),
-        "admin": tr(lang, "Admins cannot be warned, banned or blacklisted."),
+        "admin": tr(lang, "Admins of our groups cannot be warned, banned or blacklisted."),
     }
     return texts[why]
 
 
-def reason_words(context: BotContext, target: TargetUser) -> str:
+def reason_words(context: BotContext, target: TargetUser, *, limit: int = 200) -> str:
     """The free text after the target (all the arguments when the target is a reply)."""
-    return rest_of_args(context, skip=0 if target.message is not None else 1)
+    return rest_of_args(context, skip=0 if target.message is not None else 1)[:limit]

@@ -1,17 +1,16 @@
-"""The error handler: log the failure and roll back the update's unit of work."""
+"""The error handler: the update's unit of work is marked failed (its changes are rolled back and
+the intake tries it again, then sets it aside) and no later handler runs for it."""
 
 from __future__ import annotations
 
-import logging
+from telegram.ext import ApplicationHandlerStop
 
-from bot.context import BotContext, current_uow_or_none
-
-log = logging.getLogger(__name__)
+from handlers.context import BotContext
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    uow = current_uow_or_none()
-    if uow is not None:
-        uow.failed = True
-    update_id = getattr(update, "update_id", None)
-    log.error("update %s failed; its changes were rolled back", update_id, exc_info=context.error)
+    unit = context._unit
+    if unit is not None:
+        unit.failed = True
+        unit.error = context.error
+    raise ApplicationHandlerStop

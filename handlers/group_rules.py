@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import BotContext
-from bot.i18n import normalise_language, tr
-from handlers import actions
-from handlers.commands import admin_command, language, reply, usage, usage_text
-from handlers.welcome import welcome_payload
+from handlers.commands import (
+    actor_of,
+    admin_command,
+    language,
+    reply,
+    usage,
+    usage_text,
+)
+from handlers.context import BotContext
 from rules.welcome import TemplateError, check_template
+from services import notices
+from services.apply import audit
+from services.i18n import normalise_language, tr
+from services.texts import rules_text
+from services.welcome import welcome_message
 from storage.groups import ChatRepository
 from storage.policy import GroupPolicy
 
@@ -30,9 +39,7 @@ async def cmd_rules(update: Update, context: BotContext) -> None:
     if chat is None:
         return
     lang = language(context)
-    text = tr(
-        lang, "Rules of “{title}”:\n{rules}", title=chat.title, rules=actions.rules_text(chat, lang)
-    )
+    text = tr(lang, "Rules of “{title}”:\n{rules}", title=chat.title, rules=rules_text(chat, lang))
     await reply(update, context, text)
 
 
@@ -49,71 +56,55 @@ async def cmd_setrules(update: Update, context: BotContext) -> None:
         return
     lang = language(context)
     if len(body) > MAX_RULES:
-        await reply(
-            update,
-            context,
-            tr(
-                lang,
-                "The rules are too long ({length} characters; at most {limit}).",
-                length=len(body),
-                limit=MAX_RULES,
-            ),
+        too_long = tr(
+            lang,
+            "The rules are too long ({length} characters; at most {limit}).",
+            length=len(body),
+            limit=MAX_RULES,
         )
+        await reply(update, context, too_long)
         return
     (await context.uow.chat_for_update()).rules_text = body
-    actions.log(
-        context.uow,
-        "set_rules",
-        chat_id=chat.id,
-        actor=message.from_user.id if message.from_user else None,
-        target=None,
-    )
-    await reply(
-        update,
-        context,
-        tr(lang, "Rules saved. Members will see them like this:\n\n{rules}", rules=body),
-    )
+    audit(context.uow, "set_rules", chat_id=chat.id, actor=actor_of(update), target=None)
+    saved = tr(lang, "Rules saved. Members will see them like this:\n\n{rules}", rules=body)
+    await reply(update, context, saved)
+
+
+def _preview(context: BotContext, update: Update, policy: GroupPolicy) -> str:
+    chat = context.uow.chat
+    assert chat is not None
+    user = update.effective_user
+    sample = [user.full_name if user is not None else "Alice"]
+    message = welcome_message(language(context), chat, policy, sample, context.bot.username)
+    return message.text
 
 
 @admin_command("setwelcome")
 async def cmd_setwelcome(update: Update, context: BotContext) -> None:
     chat = context.uow.chat
-    message = update.effective_message
-    assert chat is not None and message is not None
+    assert chat is not None
     lang = language(context)
     body = _command_body(update)
     policy = GroupPolicy.load(chat.policy)
-    sample = [message.from_user.full_name if message.from_user else "Alice"]
     if not body:
-        preview = welcome_payload(context, chat, policy, sample)["text"]
-        await reply(
-            update,
-            context,
-            tr(lang, "Current welcome, as a newcomer sees it:\n\n{preview}", preview=preview)
-            + "\n\n"
-            + usage_text(lang, "setwelcome"),
+        current = tr(
+            lang,
+            "Current welcome, as a newcomer sees it:\n\n{preview}",
+            preview=_preview(context, update, policy),
         )
+        await reply(update, context, current + "\n\n" + usage_text(lang, "setwelcome"))
         return
     try:
         check_template(body)
     except TemplateError as exc:
-        await usage(
-            update,
-            context,
-            "setwelcome",
-            tr(lang, "That template cannot be used: {error}", error=str(exc)),
-        )
+        problem = tr(lang, "That template cannot be used: {error}", error=str(exc))
+        await usage(update, context, "setwelcome", problem)
         return
-    (await context.uow.chat_for_update()).welcome_template = body
-    chat = await context.uow.chat_for_update()
-    actions.log(
-        context.uow,
-        "set_welcome",
-        chat_id=chat.id,
-        actor=message.from_user.id if message.from_user else None,
-        target=None,
-    )
-    preview = welcome_payload(context, chat, policy, sample)["text"]
+    row = await context.uow.chat_for_update()
+    row.welcome_template = body
+    context.uow.chat = row
+    audit(context.uow, "set_welcome", chat_id=chat.id, actor=actor_of(update), target=None)
+    preview = _preview(context, update, policy)
     await reply(update, context, tr(lang, "Welcome saved. Preview:\n\n{preview}", preview=preview))
 
 
@@ -129,13 +120,7 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
     policy = GroupPolicy.load(chat.policy)
     policy.shadow_mode = args == ["on"]
     (await context.uow.chat_for_update()).policy = policy.model_dump()
-    actions.log(
-        context.uow,
-        "shadow_" + args[0],
-        chat_id=chat.id,
-        actor=update.effective_user.id if update.effective_user else None,
-        target=None,
-    )
+    audit(context.uow, "shadow_" + args[0], chat_id=chat.id, actor=actor_of(update), target=None)
     if policy.shadow_mode:
         text = tr(
             lang, "Shadow mode is on: I decide and log, but delete, warn and ban nothing here."
@@ -147,24 +132,17 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
 
 async def rules_in_private(update: Update, context: BotContext, chat_id: int) -> None:
     """/start rules_<chat id>: the rules of that group, in the private chat."""
-    row = await ChatRepository(context.uow.session).get(chat_id)
+    uow, rt = context.uow, context.runtime
+    row = await ChatRepository(uow.session).get(chat_id)
     private = update.effective_chat
     if private is None:
         return
     user = update.effective_user
-    lang = (
-        row.language
-        if row is not None and row.language
-        else context.services.settings.default_language
-    )
+    lang = row.language if row is not None and row.language else rt.options.default_language
     if user is not None and user.language_code:
         lang = normalise_language(user.language_code, lang)
     if row is None or row.status != "active":
-        await context.uow.queue(
-            "send_message", private.id, {"text": tr(lang, "I do not know that group.")}
-        )
+        await notices.reply(uow, private.id, tr(lang, "I do not know that group."))
         return
-    text = tr(
-        lang, "Rules of “{title}”:\n{rules}", title=row.title, rules=actions.rules_text(row, lang)
-    )
-    await context.uow.queue("send_message", private.id, {"text": text})
+    text = tr(lang, "Rules of “{title}”:\n{rules}", title=row.title, rules=rules_text(row, lang))
+    await notices.reply(uow, private.id, text)

@@ -12,27 +12,24 @@ from telegram import Chat as TgChat
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import BotContext
+from handlers.context import BotContext
+from rules.limits import PSEUDO_SENDERS
 from storage.activity import SeenUser
 
 GROUP_TYPES = (TgChat.GROUP, TgChat.SUPERGROUP)
-ANONYMOUS_ADMIN = 1087968824  # GroupAnonymousBot: an admin posting as the group
-SERVICE_NOTIFICATIONS = 777000  # Telegram: a linked channel's automatic forward
-CHANNEL_BOT = 136817688  # Channel_Bot: someone posting as a channel
-PSEUDO_SENDERS = frozenset({ANONYMOUS_ADMIN, SERVICE_NOTIFICATIONS, CHANNEL_BOT})
 
 
 async def on_update(update: Update, context: BotContext) -> None:
-    uow = context.uow
+    uow, rt = context.uow, context.runtime
     chat = update.effective_chat
     if chat is None or chat.type not in GROUP_TYPES:
         return
-    row, alliance = await context.services.state.chat(uow, chat.id)
-    if row is None or row.status != "active" or row.alliance_id is None:
+    entry = await rt.state.entry(uow, chat.id)
+    if entry is None or entry.chat.status != "active" or entry.chat.alliance_id is None:
         raise ApplicationHandlerStop
-    uow.chat, uow.alliance = row, alliance
-    if chat.title and row.title != chat.title:
-        (await uow.chat_for_update()).title = chat.title
+    uow.chat, uow.alliance = entry.chat, entry.alliance
+    if chat.title and entry.chat.title != chat.title:
+        rt.activity.note_title(chat.id, chat.title)
 
 
 async def remember_sender(update: Update, context: BotContext) -> None:
@@ -40,15 +37,8 @@ async def remember_sender(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None or user.id in PSEUDO_SENDERS:
         return
-    seen = context.services.seen_users
-    signature = (user.username, user.first_name, user.last_name)
-    if seen.get(user.id) == signature:
-        return
-    context.services.activity.note_user(
+    context.runtime.activity.note_user(
         SeenUser(
             user.id, user.first_name, user.last_name, user.username, user.is_bot, user.language_code
         )
     )
-    if len(seen) > 100_000:
-        seen.clear()
-    seen[user.id] = signature

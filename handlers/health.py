@@ -9,33 +9,23 @@ from zoneinfo import ZoneInfo
 
 from telegram import Update
 
-from bot.context import BotContext
-from bot.i18n import N_, tr
 from handlers import commands
-from handlers.alerts import percent, tier_name
 from handlers.commands import admin_command, reply
-from handlers.digest import (
+from handlers.context import BotContext
+from rules.health import Advice, Window, size_advice
+from rules.roles import Role, RoleRules, display_order, roles, stage
+from services.alerts import percent, tier_name
+from services.digest import (
     group_metrics,
     local_today,
     per_day,
 )
-from rules.health import Advice, Window, size_advice
-from rules.roles import Role, RoleRules, display_order, roles, stage
-from storage.groups import MemberRepository
+from services.i18n import N_, tr
+from storage.groups import MemberRepository, UserRepository
 from storage.models import Alliance, Chat, utcnow
 from storage.people import PeopleRepository
 from storage.roles import RoleRepository
 
-commands.USAGE.update(
-    {
-        "whois": N_(
-            "Usage: reply to a member's message with /whois, or /whois <user id | @username>"
-        ),
-        "vip": N_(
-            "Usage: reply to a member's message with /vip (or /vip off); /vip alone lists the VIPs"
-        ),
-    }
-)
 ROLE_NAMES = {
     Role.OWNER: N_("owner"),
     Role.ADMIN: N_("admin"),
@@ -57,14 +47,22 @@ STAGE_NAMES = {
 
 
 async def on_reaction(update: Update, context: BotContext) -> None:
-    activity = context.services.activity
+    uow, rt = context.uow, context.runtime
+    if uow.chat is None:
+        return
+    entry = await rt.state.entry(uow, uow.chat.id)
+    if entry is None:
+        return
+    activity, tz = rt.activity, entry.tz
     if (change := update.message_reaction) is not None:
         added = len(change.new_reaction) - len(change.old_reaction)
         by = change.user.id if change.user is not None else None
-        activity.note_reactions(change.chat.id, change.message_id, change.date, added=added, by=by)
+        activity.note_reactions(
+            change.chat.id, change.message_id, change.date, tz=tz, added=added, by=by
+        )
     elif (counts := update.message_reaction_count) is not None:
         total = sum(r.total_count for r in counts.reactions)
-        activity.note_reactions(counts.chat.id, counts.message_id, counts.date, total=total)
+        activity.note_reactions(counts.chat.id, counts.message_id, counts.date, tz=tz, total=total)
 
 
 # -- in a group -----------------------------------------------------------------------------------
@@ -95,7 +93,7 @@ async def cmd_stats(update: Update, context: BotContext) -> None:
     here = await _here(context)
     chat, alliance, lang, tz, today = here.chat, here.alliance, here.lang, here.tz, here.today
     session = context.uow.session
-    rules = context.services.settings.tier_rules
+    rules = context.runtime.options.tier_rules
     week = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 7), rules)
     month = await group_metrics(session, alliance.id, chat.id, tz, Window.ending(today, 30), rules)
     if week is None or month is None:
@@ -200,7 +198,7 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
     assert member is not None
     names = [tr(lang, ROLE_NAMES[r]) for r in display_order(roles(activity, today, rules))]
     lines = [
-        tr(lang, "👤 {name} ({id})", name=target.name, id=target.user_id),
+        f"👤 {target.name}",
         tr(lang, "Roles: {roles}", roles=", ".join(names) or "—"),
         tr(lang, "Stage: {stage}", stage=tr(lang, STAGE_NAMES[stage(activity, today, rules)])),
         tr(
@@ -221,7 +219,8 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
             tr(lang, "First seen {day}", day=member.first_seen.astimezone(tz).date().isoformat())
         )
     if member.invited_by is not None:
-        lines.append(tr(lang, "Invited by {id}", id=member.invited_by))
+        inviter = (await UserRepository(session).people([member.invited_by]))[member.invited_by]
+        lines.append(tr(lang, "Invited by {name}", name=inviter.render()))
     if member.left_at is not None and not activity.present:
         lines.append(tr(lang, "Left {day}", day=member.left_at.astimezone(tz).date().isoformat()))
     for event in await MemberRepository(session).history(chat.id, target.user_id, limit=5):
@@ -240,6 +239,7 @@ async def cmd_vip(update: Update, context: BotContext) -> None:
     args = [a.lower() for a in context.args or []]
     if message is not None and message.reply_to_message is None and not args:
         vips = await members.list_with_role(chat.id, "vip")
+        people = await UserRepository(context.uow.session).people(vips)
         if not vips:
             await reply(
                 update,
@@ -248,7 +248,9 @@ async def cmd_vip(update: Update, context: BotContext) -> None:
             )
             return
         await reply(
-            update, context, tr(lang, "VIPs: {names}", names=", ".join(str(v) for v in vips))
+            update,
+            context,
+            tr(lang, "VIPs: {names}", names=", ".join(p.render() for p in people.values())),
         )
         return
     clear = bool(args) and args[-1] in ("off", "clear", "remove", "取消")

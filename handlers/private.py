@@ -14,10 +14,13 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
-from bot.context import BotContext
-from bot.i18n import LANGUAGES, N_, normalise_language, tr
-from handlers import actions, group_rules
+from handlers import group_rules
 from handlers.authority import may_moderate
+from handlers.context import BotContext
+from rules.limits import parse_chat_id
+from services import notices
+from services.i18n import LANGUAGES, N_, normalise_language, tr
+from services.texts import chat_language
 from storage.groups import UserRepository
 
 log = logging.getLogger(__name__)
@@ -59,10 +62,11 @@ PRIVATE_COMMANDS = [
 
 def language_for(update: Update, context: BotContext) -> str:
     """The chat's language in a group; the user's own in private, else the default."""
-    if context.uow.chat is not None:
-        return actions.chat_language(context, context.uow.chat)
+    uow = context.uow
+    if uow.chat is not None:
+        return chat_language(context.runtime, uow.chat, uow.alliance)
     user = update.effective_user
-    default = context.services.settings.default_language
+    default = context.runtime.options.default_language
     return normalise_language(user.language_code if user else None, default)
 
 
@@ -75,11 +79,12 @@ async def cmd_start(update: Update, context: BotContext) -> None:
         user.id, first_name=user.first_name, username=user.username
     )
     args = context.args or []
-    if args and args[0].startswith("rules_") and args[0][6:].lstrip("-").isdigit():
-        await group_rules.rules_in_private(update, context, int(args[0][6:]))
+    rules_of = parse_chat_id(args[0][6:]) if args and args[0].startswith("rules_") else None
+    if rules_of is not None:
+        await group_rules.rules_in_private(update, context, rules_of)
         return
     lang = language_for(update, context)
-    if context.services.is_owner(user.id):
+    if context.runtime.alliances.is_owner(user.id):
         text = tr(
             lang, "Welcome back. Add me to your groups as an admin and I will look after them."
         )
@@ -88,7 +93,7 @@ async def cmd_start(update: Update, context: BotContext) -> None:
             lang,
             "Hello! I look after community groups. Group rules and notices will reach you here.",
         )
-    await context.uow.queue("send_message", chat.id, {"text": text})
+    await notices.reply(context.uow, chat.id, text)
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:
@@ -104,7 +109,7 @@ async def cmd_help(update: Update, context: BotContext) -> None:
         commands = MEMBER_COMMANDS
     lines = [tr(lang, "Commands you can use here:")]
     lines += [f"/{name} — {tr(lang, about)}" for name, about in commands]
-    await context.uow.queue("send_message", chat.id, {"text": "\n".join(lines)})
+    await notices.reply(context.uow, chat.id, "\n".join(lines))
 
 
 async def register_menus(bot: ExtBot[None], default_language: str) -> None:

@@ -1,40 +1,89 @@
-"""Welcome texts from a group's template: placeholders filled safely, waves of joins combined."""
+"""Welcome texts from a group's template: a safe renderer that knows only the documented
+placeholders, and waves of joins combined into one welcome.
+
+Templates are admins' text, so they are never handed to `str.format`: `{name}`, `{title}`,
+`{rules}` and `{count}` are the only fields, `{{` and `}}` write a brace, and anything else (a
+format spec, a conversion, an attribute, a nested field, a lone brace) is refused with a reason
+when the template is set. A rendered welcome never exceeds Telegram's message limit.
+"""
 
 from __future__ import annotations
 
-import string
 from collections.abc import Sequence
+
+from rules.limits import TEXT_LIMIT, fit
 
 PLACEHOLDERS = ("name", "title", "rules", "count")
 MAX_NAMES = 20
+MAX_TEMPLATE = 1000  # characters of a template
 
 
 class TemplateError(ValueError):
-    """The template uses an unknown placeholder or broken braces; the message says which."""
+    """The template cannot be used; the message says why."""
+
+
+Piece = tuple[bool, str]  # (is a placeholder, text or placeholder name)
+
+
+def parse_template(template: str) -> list[Piece]:
+    """The template as literal text and placeholders; TemplateError when it is not usable."""
+    if len(template) > MAX_TEMPLATE:
+        raise TemplateError(f"too long: {len(template)} characters, at most {MAX_TEMPLATE}")
+    pieces: list[Piece] = []
+    text: list[str] = []
+    i, n = 0, len(template)
+    while i < n:
+        char = template[i]
+        if char in "{}" and i + 1 < n and template[i + 1] == char:
+            text.append(char)
+            i += 2
+            continue
+        if char == "}":
+            raise TemplateError("a “}” without its “{” (write }} for a brace)")
+        if char != "{":
+            text.append(char)
+            i += 1
+            continue
+        end = template.find("}", i + 1)
+        if end < 0:
+            raise TemplateError("a “{” that is never closed (write {{ for a brace)")
+        field = template[i + 1 : end]
+        if field not in PLACEHOLDERS:
+            shown = field if len(field) <= 20 else field[:20] + "…"
+            raise TemplateError(
+                "unknown placeholder {"
+                + shown
+                + "}; use only "
+                + " ".join("{" + p + "}" for p in PLACEHOLDERS)
+            )
+        if text:
+            pieces.append((False, "".join(text)))
+            text = []
+        pieces.append((True, field))
+        i = end + 1
+    if text:
+        pieces.append((False, "".join(text)))
+    return pieces
 
 
 def check_template(template: str) -> None:
-    """Raise TemplateError unless every {placeholder} is one of PLACEHOLDERS."""
-    try:
-        fields = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise TemplateError(f"broken braces: {exc}") from exc
-    unknown = sorted({f for f in fields if f not in PLACEHOLDERS})
-    if unknown:
-        raise TemplateError("unknown placeholder: " + ", ".join("{" + f + "}" for f in unknown))
+    """Raise TemplateError unless the template can be rendered."""
+    parse_template(template)
 
 
 def join_names(names: Sequence[str], *, separator: str = ", ", more: str = "+{n}") -> str:
     """Names of a wave of joins, shortened past MAX_NAMES."""
-    shown = list(names[:MAX_NAMES])
+    shown = [fit(" ".join(name.split()), 64) for name in names[:MAX_NAMES]]
     text = separator.join(shown)
     if len(names) > MAX_NAMES:
-        text += " " + more.format(n=len(names) - MAX_NAMES)
+        text += " " + more.replace("{n}", str(len(names) - MAX_NAMES))
     return text
 
 
 def render_welcome(template: str, *, names: Sequence[str], title: str, rules: str) -> str:
-    """The welcome for everyone who joined in one wave."""
-    check_template(template)
+    """The welcome for everyone who joined in one wave, within Telegram's message limit."""
     values = {"name": join_names(names), "title": title, "rules": rules, "count": str(len(names))}
-    return template.format(**values).strip()
+    text = "".join(
+        values[part] if is_field else part for is_field, part in parse_template(template)
+    )
+    return fit(text.strip(), TEXT_LIMIT)

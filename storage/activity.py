@@ -1,21 +1,21 @@
 """Batched writes of per-message bookkeeping: member message counts, daily activity counters,
-reply edges, seen accounts, processed update ids. Each method writes a whole batch as one
+reply edges, seen accounts, groups' new titles. Each method writes a whole batch as one
 statement run for all its rows, adding to what is stored (so two batches of one day sum)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, update
 
 from storage.groups import Repository, table_of, upsert
 from storage.models import (
     Activity,
     ActivityReply,
+    Chat,
     Member,
-    ProcessedUpdate,
     TgUser,
     utcnow,
 )
@@ -115,13 +115,16 @@ class ActivityRepository(Repository):
         ]
         await self.session.execute(stmt, rows)
 
-    async def mark_processed(self, update_ids: Sequence[int]) -> None:
-        if not update_ids:
-            return
-        now = utcnow()
-        stmt = upsert(self.session, table_of(ProcessedUpdate))
-        stmt = stmt.on_conflict_do_nothing(index_elements=["update_id"])
-        await self.session.execute(stmt, [{"update_id": u, "at": now} for u in update_ids])
+    async def set_titles(self, titles: Mapping[int, str]) -> None:
+        if titles:
+            table = table_of(Chat)
+            stmt = (
+                update(table)
+                .where(table.c.id == bindparam("chat_id"))
+                .values(title=bindparam("new_title"))
+            )
+            rows = [{"chat_id": c, "new_title": t[:255]} for c, t in titles.items()]
+            await self.session.execute(stmt, rows)
 
     async def add_days(self, counts: Sequence[DayCount]) -> None:
         await self._add_up(

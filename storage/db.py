@@ -48,12 +48,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def create_session_factory(engine: AsyncEngine) -> SessionFactory:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    """Sessions that note what they write (`written`), for dropping cached copies of it.
+
+    The listeners belong to a Session class made for this factory, so nothing is registered on
+    SQLAlchemy's own classes and two factories never see each other's sessions.
+    """
+    tracked = type("TrackedSession", (Session,), {})
+    event.listen(tracked, "after_flush", _flushed)
+    event.listen(tracked, "do_orm_execute", _executed)
+    return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=tracked)
 
 
 @dataclass
 class Written:
-    """What a session wrote, for dropping cached copies of it (`bot.state.StateCache`).
+    """What a session wrote, for dropping cached copies of it (`services.state.StateCache`).
 
     `rows` are the (table, primary key) of every ORM object flushed; `tables` the tables of DML
     statements (whose rows are unknown); `unknown` is set by a DML statement whose table could
@@ -65,16 +73,8 @@ class Written:
     unknown: bool = False
 
 
-_PK_KEYS: dict[Mapper[Any], tuple[str, ...]] = {}
-
-
 def _pk_keys(mapper: Mapper[Any]) -> tuple[str, ...]:
-    keys = _PK_KEYS.get(mapper)
-    if keys is None:
-        keys = _PK_KEYS[mapper] = tuple(
-            mapper.get_property_by_column(column).key for column in mapper.primary_key
-        )
-    return keys
+    return tuple(mapper.get_property_by_column(column).key for column in mapper.primary_key)
 
 
 def _written(session: Session) -> Written:
@@ -85,7 +85,6 @@ def _written(session: Session) -> Written:
     return found
 
 
-@event.listens_for(Session, "after_flush")
 def _flushed(session: Session, _context: object) -> None:
     session.info["wrote"] = True
     rows = _written(session).rows
@@ -100,7 +99,6 @@ def _flushed(session: Session, _context: object) -> None:
             rows.add((table, tuple(state.identity)))
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _executed(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         session = state.session

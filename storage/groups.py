@@ -5,21 +5,22 @@ Repositories flush, never commit: the caller owns the unit of work (one update o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rules.decision import Person
 from storage.models import (
     Alliance,
     Base,
     Chat,
     Member,
     MemberEvent,
-    ProcessedUpdate,
     TgUser,
     utcnow,
 )
@@ -213,6 +214,17 @@ class MemberRepository(Repository):
         await self.session.flush()
         return member if departed else None
 
+    async def present_in(self, chat_ids: Sequence[int], user_id: int) -> set[int]:
+        """Which of the chats the user is known to be in."""
+        rows = await self.session.scalars(
+            select(Member.chat_id).where(
+                Member.chat_id.in_(list(chat_ids)),
+                Member.user_id == user_id,
+                Member.status.in_(PRESENT),
+            )
+        )
+        return set(rows)
+
     async def history(self, chat_id: int, user_id: int, *, limit: int) -> list[MemberEvent]:
         """The member's latest joins and leaves in a chat, newest first."""
         rows = await self.session.scalars(
@@ -263,33 +275,19 @@ class UserRepository(Repository):
     async def get(self, user_id: int) -> TgUser | None:
         return await self.session.get(TgUser, user_id)
 
+    async def people(self, user_ids: Sequence[int]) -> dict[int, Person]:
+        """Everyone of `user_ids` as people read them (Name (@username, id)); an account never
+        seen is named by its id alone."""
+        wanted = sorted(set(user_ids))
+        found = {
+            u.id: Person(u.id, " ".join(p for p in (u.first_name, u.last_name) if p), u.username)
+            for u in await self.session.scalars(select(TgUser).where(TgUser.id.in_(wanted)))
+        }
+        return {i: found.get(i, Person(i, "")) for i in wanted}
+
     async def find_by_username(self, username: str) -> TgUser | None:
         name = username.removeprefix("@").lower()
         user: TgUser | None = await self.session.scalar(
             select(TgUser).where(TgUser.username == name).order_by(TgUser.updated_at.desc())
         )
         return user
-
-
-class ProcessedUpdateRepository(Repository):
-    async def latest(self) -> int | None:
-        latest: int | None = await self.session.scalar(select(func.max(ProcessedUpdate.update_id)))
-        return latest
-
-    async def seen(self, update_id: int) -> bool:
-        found = await self.session.get(ProcessedUpdate, update_id)
-        return found is not None
-
-    async def claim(self, update_id: int, *, at: datetime) -> bool:
-        """Record the update id; False when it was already processed."""
-        stmt = upsert(self.session, ProcessedUpdate).values(update_id=update_id, at=at)
-        result = await self.session.execute(
-            stmt.on_conflict_do_nothing(index_elements=["update_id"])
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def prune(self, *, older_than: timedelta, now: datetime) -> int:
-        result = await self.session.execute(
-            delete(ProcessedUpdate).where(ProcessedUpdate.at < now - older_than)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -79,6 +79,7 @@ class Alliance(Base):
     owner_ids: Mapped[list[int]] = mapped_column(JsonType, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")
+    policy: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -166,15 +167,27 @@ class ModerationLog(Base):
 
 
 class Outbox(Base):
-    """A Bot API call that changes a chat, written with the decision and drained by the executor."""
+    """A Bot API call that changes a chat, written with the decision and drained by the executor.
+
+    `kind` and `payload` are one `rules.actions` action through the codec in `storage.outbox`;
+    `priority` and the kind's lane decide its turn; `coalesce_key` names a message that gathers
+    later events of its kind while it waits (a welcome wave, a summary of removed ads).
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_id", "status", "id"),)
+    __table_args__ = (
+        Index("ix_outbox_status_id", "status", "id"),
+        Index("ix_outbox_chat_coalesce", "chat_id", "coalesce_key", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    priority: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    coalesce_key: Mapped[str | None] = mapped_column(String(64))
+    # a row sent only once this one is finished (an answer that reports what was done)
+    after_id: Mapped[int | None] = mapped_column(BigInteger)
     # pending -> sending -> done | failed
     status: Mapped[str] = mapped_column(String(16), default="pending")
     not_before: Mapped[datetime] = mapped_column(default=utcnow)
@@ -196,13 +209,39 @@ class PostedMessage(Base):
     posted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ProcessedUpdate(Base):
-    """Update ids already handled, so a redelivered update is ignored; pruned after a day."""
+class Inbox(Base):
+    """Every update, written and committed before Telegram is told it arrived, then handled.
 
-    __tablename__ = "processed_update"
+    pending -> done (with the update's own effects, or with the next activity batch when it
+    decided nothing) | quarantined (it cannot be parsed, or its handling kept failing: kept, with
+    the error, for the owners' digest). Done rows are pruned after a day.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_status_id", "status", "update_id"),)
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)  # the order key: one chat, in order
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column()
+
+
+class ChatAdmin(Base):
+    """A group's administrators as Telegram last listed them: admins of any group of an alliance
+    are protected in all of them, and a stored list stands in when Telegram cannot answer."""
+
+    __tablename__ = "chat_admin"
+    __table_args__ = (Index("ix_chat_admin_user_id", "user_id"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(String(16))  # creator | administrator
+    can_restrict: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Warning(Base):
@@ -238,6 +277,8 @@ class BlacklistEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     added_by: Mapped[int | None] = mapped_column(BigInteger)
+    # owner | admin | auto | import: who may lift it (rules.moderation.may_lift)
+    added_as: Mapped[str] = mapped_column(String(8), default="auto", server_default="auto")
     source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column()

@@ -97,6 +97,7 @@ class BlacklistRepository(Repository):
         added_by: int | None,
         source_chat_id: int | None,
         at: datetime,
+        added_as: str = "auto",
         reported: bool = False,
     ) -> tuple[BlacklistEntry, bool]:
         """Blacklist the user; returns the entry and whether it is new (not already active)."""
@@ -107,6 +108,7 @@ class BlacklistRepository(Repository):
             row = BlacklistEntry(alliance_id=alliance_id, user_id=user_id)
             self.session.add(row)
         row.reason, row.evidence, row.added_by = reason, evidence, added_by
+        row.added_as = added_as
         row.source_chat_id, row.created_at = source_chat_id, at
         row.revoked_at = row.revoked_by = None
         row.reported_at = at if reported else None
@@ -192,15 +194,30 @@ class StrikeRepository(Repository):
                 )
             )
             await self.session.flush()
-        return await self.count(inviter_id)
+        return await self.count(inviter_id, alliance_id)
 
-    async def count(self, inviter_id: int) -> int:
-        count = await self.session.scalar(
+    async def count(self, inviter_id: int, alliance_id: int | None = None) -> int:
+        query = (
             select(func.count())
             .select_from(ModerationLog)
             .where(ModerationLog.action == STRIKE, ModerationLog.target_id == inviter_id)
         )
-        return int(count or 0)
+        if alliance_id is not None:
+            query = query.where(ModerationLog.details["alliance"].as_numeric(20, 0) == alliance_id)
+        return int(await self.session.scalar(query) or 0)
+
+    async def counted(self, inviter_id: int, invitee_id: int) -> bool:
+        """Whether this invitee already counts against the inviter."""
+        found = await self.session.scalar(
+            select(func.count())
+            .select_from(ModerationLog)
+            .where(
+                ModerationLog.action == STRIKE,
+                ModerationLog.target_id == inviter_id,
+                ModerationLog.details["invitee"].as_numeric(20, 0) == invitee_id,
+            )
+        )
+        return bool(found)
 
     async def inviter_of(self, chat_ids: Sequence[int], user_id: int) -> Member | None:
         """The membership row naming who brought the user in, in any of the chats."""

@@ -1,53 +1,124 @@
-"""The outbox: Bot API calls that change a chat, queued in the decision's own transaction.
+"""The outbox: Bot API calls queued in the deciding transaction, and the one codec for them.
 
-`OutboxRepository.add` is what handlers and jobs call; the claim/finish methods are the
-executor's. A row moves pending -> sending -> done | failed. A row found in `sending` at start
-was interrupted mid-call and is handed out again first.
+`encode`/`decode` turn a `rules.actions` action into a row's kind, chat, priority and payload and
+back; nothing else knows the payload's shape. `OutboxRepository.add` is what services call; the
+claim/finish methods are the executor's. A row moves pending -> sending -> done | failed; a row
+found in `sending` at start was interrupted mid-call and is handed out again.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select, update
 
+from rules.actions import BY_KIND, LANE_OF_KIND, Action, Lane, Priority, SendMessage
 from storage.groups import Repository
 from storage.models import Outbox, PostedMessage, utcnow
 
-# The kinds the executor knows; each maps to one Bot API method.
-KINDS = frozenset(
-    {
-        "send_message",
-        "send_photo",
-        "send_document",
-        "edit_message_text",
-        "delete_message",
-        "ban_chat_member",
-        "unban_chat_member",
-        "restrict_chat_member",
-        "leave_chat",
-        "approve_chat_join_request",
-        "decline_chat_join_request",
-    }
+_ADAPTERS: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in BY_KIND.items()}
+UNFINISHED = ("pending", "sending")
+
+
+class CodecError(ValueError):
+    """A row that no action can be read from (an unknown kind, a malformed payload)."""
+
+
+def encode(action: Action) -> tuple[str, dict[str, Any], str | None]:
+    """(kind, payload, coalesce key) of an action; chat and priority are columns of their own."""
+    data: dict[str, Any] = _ADAPTERS[action.kind].dump_python(action, mode="json")
+    data.pop("chat_id", None)
+    data.pop("priority", None)
+    key = action.batch.key if isinstance(action, SendMessage) and action.batch else None
+    return action.kind, data, key
+
+
+def decode(kind: str, chat_id: int, priority: int, payload: dict[str, Any]) -> Action:
+    adapter = _ADAPTERS.get(kind)
+    if adapter is None:
+        raise CodecError(f"unknown outbox kind {kind!r}")
+    try:
+        raw = json.dumps({**payload, "chat_id": chat_id, "priority": priority})
+        action: Action = adapter.validate_json(raw)
+    except (ValidationError, TypeError, ValueError) as exc:
+        raise CodecError(f"malformed {kind} payload: {exc}") from None
+    return action
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """An unfinished row as the executor schedules it (its payload is read when it is sent)."""
+
+    id: int
+    kind: str
+    chat_id: int
+    priority: Priority
+    not_before: datetime
+    attempts: int
+    after_id: int | None = None
+
+    @property
+    def lane(self) -> Lane:
+        return LANE_OF_KIND.get(self.kind, Lane.MESSAGE)
+
+    @classmethod
+    def of(cls, row: Outbox) -> Queued:
+        return cls(
+            row.id,
+            row.kind,
+            row.chat_id,
+            _priority(row.priority),
+            row.not_before,
+            row.attempts,
+            row.after_id,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    chat_id: int
+    kind: str
+    priority: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _priority(value: int | None) -> Priority:
+    try:
+        return Priority(value if value is not None else Priority.NORMAL)
+    except ValueError:
+        return Priority.NORMAL
+
+
+_HEAD_COLUMNS = (
+    Outbox.id,
+    Outbox.kind,
+    Outbox.chat_id,
+    Outbox.priority,
+    Outbox.not_before,
+    Outbox.attempts,
+    Outbox.after_id,
 )
 
 
 class OutboxRepository(Repository):
     async def add(
-        self,
-        kind: str,
-        chat_id: int,
-        payload: dict[str, Any] | None = None,
-        *,
-        not_before: datetime | None = None,
+        self, action: Action, *, not_before: datetime | None = None, after: int | None = None
     ) -> Outbox:
-        if kind not in KINDS:
-            raise ValueError(f"unknown outbox kind {kind!r}")
+        kind, payload, key = encode(action)
         row = Outbox(
             kind=kind,
-            chat_id=chat_id,
-            payload=payload or {},
+            chat_id=action.chat_id,
+            payload=payload,
+            priority=int(getattr(action, "priority", Priority.NORMAL)),
+            coalesce_key=key,
+            after_id=after,
             not_before=not_before or utcnow(),
             status="pending",
             attempts=0,
@@ -56,56 +127,87 @@ class OutboxRepository(Repository):
         await self.session.flush()
         return row
 
-    async def list_ready(self, *, now: datetime, limit: int) -> list[Outbox]:
-        """Rows due now, oldest first, including interrupted ones."""
-        rows = await self.session.scalars(
+    async def latest_coalescing(self, chat_id: int, key: str) -> Outbox | None:
+        """The chat's newest row gathering events under `key`, whatever its state."""
+        row: Outbox | None = await self.session.scalar(
             select(Outbox)
-            .where(Outbox.status.in_(("pending", "sending")), Outbox.not_before <= now)
-            .order_by(Outbox.id)
-            .limit(limit)
+            .where(Outbox.chat_id == chat_id, Outbox.coalesce_key == key)
+            .order_by(Outbox.id.desc())
+            .limit(1)
         )
-        return list(rows)
+        return row
 
-    async def retrying_heads(self, *, now: datetime) -> dict[int, int]:
-        """Per chat, the oldest row waiting for a retry: later rows of that chat wait behind it."""
+    async def replace_waiting(self, row_id: int, action: Action, not_before: datetime) -> bool:
+        """Change a row the executor has not taken yet; False when it was taken meanwhile."""
+        _, payload, _ = encode(action)
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
+            .values(payload=payload, not_before=not_before)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def unfinished(self, *, after_id: int = 0) -> list[Queued]:
         rows = await self.session.execute(
-            select(Outbox.chat_id, func.min(Outbox.id))
-            .where(Outbox.status == "pending", Outbox.attempts > 0, Outbox.not_before > now)
-            .group_by(Outbox.chat_id)
+            select(*_HEAD_COLUMNS)
+            .where(Outbox.status.in_(UNFINISHED), Outbox.id > after_id)
+            .order_by(Outbox.id)
         )
-        return {int(chat_id): int(row_id) for chat_id, row_id in rows.all()}
+        return [
+            Queued(int(i), k, int(c), _priority(p), nb, int(a or 0), after)
+            for i, k, c, p, nb, a, after in rows
+        ]
 
-    async def next_due(self) -> datetime | None:
-        due: datetime | None = await self.session.scalar(
-            select(func.min(Outbox.not_before)).where(Outbox.status.in_(("pending", "sending")))
+    async def statuses(self, ids: Sequence[int]) -> dict[int, str]:
+        rows = await self.session.execute(
+            select(Outbox.id, Outbox.status).where(Outbox.id.in_(list(ids)))
         )
-        return due
+        return {int(i): str(s) for i, s in rows}
 
-    async def mark_sending(self, row_id: int) -> None:
-        await self.session.execute(
+    async def claim(self, ids: Sequence[int]) -> list[Claimed]:
+        """Mark rows as being sent (their payload as it is now); rows finished meanwhile are
+        left out."""
+        result = await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == row_id)
+            .where(Outbox.id.in_(list(ids)), Outbox.status.in_(UNFINISHED))
             .values(status="sending", attempts=Outbox.attempts + 1)
+            .returning(
+                Outbox.id,
+                Outbox.chat_id,
+                Outbox.kind,
+                Outbox.priority,
+                Outbox.payload,
+                Outbox.attempts,
+            )
         )
+        return [
+            Claimed(int(i), int(c), k, int(p or 1), dict(pl or {}), int(a or 0))
+            for i, c, k, p, pl, a in result
+        ]
 
-    async def mark_done(self, row_id: int, result: dict[str, Any] | None, *, at: datetime) -> None:
+    async def mark_done(
+        self, ids: Sequence[int], result: dict[str, Any] | None, *, at: datetime
+    ) -> None:
         await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == row_id)
+            .where(Outbox.id.in_(list(ids)))
             .values(status="done", result=result, finished_at=at, last_error=None)
         )
 
-    async def mark_failed(self, row_id: int, error: str, *, at: datetime) -> None:
+    async def mark_failed(self, ids: Sequence[int], error: str, *, at: datetime) -> None:
         await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == row_id)
+            .where(Outbox.id.in_(list(ids)))
             .values(status="failed", last_error=error[:2000], finished_at=at)
         )
 
-    async def reschedule(self, row_id: int, *, not_before: datetime, error: str | None) -> None:
+    async def reschedule(
+        self, ids: Sequence[int], *, not_before: datetime, error: str | None
+    ) -> None:
+        """Rows whose call is to be made again later (only while they are being sent)."""
         await self.session.execute(
             update(Outbox)
-            .where(Outbox.id == row_id)
+            .where(Outbox.id.in_(list(ids)), Outbox.status == "sending")
             .values(status="pending", not_before=not_before, last_error=error)
         )
 
@@ -113,38 +215,9 @@ class OutboxRepository(Repository):
         """A group became a supergroup: its queued actions follow it."""
         await self.session.execute(
             update(Outbox)
-            .where(Outbox.chat_id == old_chat_id, Outbox.status.in_(("pending", "sending")))
+            .where(Outbox.chat_id == old_chat_id, Outbox.status.in_(UNFINISHED))
             .values(chat_id=new_chat_id)
         )
-
-    async def find_pending_tracked(
-        self, chat_id: int, key: str, *, after: datetime
-    ) -> Outbox | None:
-        """A queued message of a tracked kind (e.g. the welcome) not due before `after`."""
-        rows = await self.session.scalars(
-            select(Outbox)
-            .where(
-                Outbox.chat_id == chat_id,
-                Outbox.status == "pending",
-                Outbox.attempts == 0,
-                Outbox.not_before > after,
-                Outbox.kind == "send_message",
-            )
-            .order_by(Outbox.id.desc())
-        )
-        for row in rows:
-            if row.payload.get("track_as") == key:
-                return row
-        return None
-
-    async def update_pending_payload(self, row_id: int, payload: dict[str, Any]) -> bool:
-        """Change a queued row's payload if the executor has not taken it yet."""
-        result = await self.session.execute(
-            update(Outbox)
-            .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
-            .values(payload=payload)
-        )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, row_id: int) -> Outbox | None:
         return await self.session.get(Outbox, row_id)

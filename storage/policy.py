@@ -10,6 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from rules.facts import DetectPolicy
+
 
 class GroupPolicy(BaseModel):
     model_config = {"extra": "ignore"}
@@ -30,6 +32,15 @@ class GroupPolicy(BaseModel):
     inviter_strike_limit: int = Field(default=3, ge=1, le=100)
     inviter_policy: Literal["report", "restrict", "blacklist"] = "report"
 
+    def detect(self) -> DetectPolicy:
+        """The detector's view of this policy."""
+        return DetectPolicy(
+            delete_threshold=self.delete_threshold,
+            flag_threshold=min(self.flag_threshold, self.delete_threshold),
+            allowed_domains=frozenset(d.lower() for d in self.allowed_domains),
+            allowed_mentions=frozenset(m.lower().lstrip("@") for m in self.allowed_mentions),
+        )
+
     @classmethod
     def load(cls, raw: dict[str, Any] | None) -> GroupPolicy:
         raw = raw or {}
@@ -38,3 +49,21 @@ class GroupPolicy(BaseModel):
         except ValidationError as exc:
             bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
             return cls.model_validate({k: v for k, v in raw.items() if k not in bad})
+
+
+class AlliancePolicy(BaseModel):
+    """Settings of a whole alliance, stored as JSON on its row and read like a group's."""
+
+    model_config = {"extra": "ignore"}
+
+    # who may lift an admin's or an automatic blacklist entry besides the owners (an owner's or
+    # an imported entry only an owner may lift): admins of the group it came from, admins of
+    # any group of the alliance, or nobody but the owners
+    unblacklist_by: Literal["source_admins", "any_admin", "owners"] = "source_admins"
+
+    @classmethod
+    def load(cls, raw: dict[str, Any] | None) -> AlliancePolicy:
+        try:
+            return cls.model_validate(raw or {})
+        except ValidationError:
+            return cls()

@@ -17,6 +17,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+# python-telegram-bot's coming type for retry_after (a timedelta): the bot reads both, and the
+# entry point opts in the same way
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
 from bot import migrate
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "").strip()

@@ -13,8 +13,8 @@ from matplotlib import font_manager
 from matplotlib.ft2font import FT2Font
 from matplotlib.image import imread
 
-from bot import charts
-from bot.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
+from services import charts
+from services.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -73,7 +73,7 @@ def assert_phone_png(png):
 
 
 def cjk_font_installed():
-    """Independently of bot.charts: does any real font (not Last Resort) draw 中 and 文?"""
+    """Independently of services.charts: does any real font (not Last Resort) draw 中 and 文?"""
     for entry in font_manager.fontManager.ttflist:
         if entry.name.startswith("Last Resort"):
             continue
@@ -182,7 +182,7 @@ def test_latin_text_survives_dropping_undrawable_characters(no_cjk_font):
 def test_importing_is_cheap_and_rendering_uses_no_pyplot():
     code = (
         "import sys\n"
-        "import bot.charts as c\n"
+        "import services.charts as c\n"
         "assert 'matplotlib' not in sys.modules, 'imported at module load'\n"
         "from datetime import date\n"
         "labels = c.ENGLISH_LABELS\n"

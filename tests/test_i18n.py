@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from babel.messages.extract import extract_from_dir
 
-from bot.i18n import catalog, tr
+from services.i18n import catalog, tr
 
 REPO = Path(__file__).resolve().parent.parent
 KEYWORDS = {"tr": (2,), "N_": None}
@@ -14,7 +14,7 @@ KEYWORDS = {"tr": (2,), "N_": None}
 
 def marked_texts():
     found = {}
-    for package in ("bot", "handlers"):
+    for package in ("bot", "handlers", "services"):
         for filename, _lineno, message, _comments, _context in extract_from_dir(
             REPO / package,
             method_map=[("**.py", "python")],

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from handlers.digest import LIST_LIMIT, build_digest
+from services.digest import LIST_LIMIT, build_digest
 from storage.activity import ActivityRepository, DayCount
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository, MemberRepository

@@ -1,19 +1,22 @@
 """The per-update path: a session only when one is needed, caches dropped by what was written,
-processed update ids remembered across a restart, one chat's updates in order."""
+handled updates remembered across a restart (the inbox), one chat's updates in order."""
 
 import asyncio
 import time
 
 from sqlalchemy import func, select, update
 
-from bot.app import build_application, running
-from bot.caches import RecentIds
-from bot.context import UnitOfWork
+from sqlalchemy import event
+
+from bot.app import build, running
+from bot.intake import order_key
 from bot.settings import Settings
-from bot.state import StateCache
 from sandbox.offline import ScriptedRequest
+from services.state import StateCache
+from services.uow import UnitOfWork
+from storage.inbox import InboxRepository, Received
 from storage.db import Written, create_engine, create_session_factory, written
-from storage.groups import ChatRepository
+from storage.groups import AllianceRepository, ChatRepository
 from storage.models import Activity, Chat, Member, ModerationLog, utcnow
 
 TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
@@ -34,83 +37,70 @@ def group_message(update_id, user_id, text, chat_id=GROUP, message_id=None):
     }
 
 
-class CountingSessions:
-    """The session factory, counting the sessions opened."""
-
-    def __init__(self, factory):
-        self.factory = factory
-        self.opened = 0
-
-    def __call__(self):
-        self.opened += 1
-        return self.factory()
-
-
-async def _start(app):
-    services = app.bot_data
-    async with services.sessions() as session:
+async def _start(d):
+    async with d.runtime.sessions() as session:
+        alliance = (await AllianceRepository(session).list_all())[0]
         for chat_id in (GROUP, OTHER):
             await ChatRepository(session).upsert(
                 chat_id,
                 title=f"Group {chat_id}",
                 type="supergroup",
                 status="active",
-                alliance_id=services.alliance_id,
+                alliance_id=alliance.id,
             )
         await session.commit()
 
 
-async def _feed(app, raw_updates):
-    from telegram import Update
-
-    for raw in raw_updates:
-        await app.update_queue.put(Update.de_json(raw, app.bot))
-    for _ in range(500):
-        if app.update_queue.empty() and not app.update_processor.current_concurrent_updates:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("updates not processed")
+async def _feed(d, raw_updates):
+    await d.intake.receive(raw_updates)
+    await d.intake.idle()
 
 
-def _app(db_url):
+async def _app(db_url):
     settings = Settings(_env_file=None, database_url=db_url, owner_ids=[1])
-    return build_application(settings, token=TOKEN, request=ScriptedRequest())
+    request = ScriptedRequest()
+    return await build(settings, token=TOKEN, request=request, updates_request=request)
+
+
+def _count_checkouts(d):
+    seen = []
+    event.listen(d.engine.sync_engine, "checkout", lambda *a: seen.append(1))
+    return seen
 
 
 async def test_plain_messages_answered_from_caches_open_no_session(app_db_url):
-    app = _app(app_db_url)
-    async with running(app, feed=False):
-        await _start(app)
-        services = app.bot_data
-        counting = CountingSessions(services.sessions)
-        services.sessions = counting
-        await _feed(app, [group_message(1, 501, "hello everyone, good morning")])
-        assert counting.opened >= 1  # the first message loads the chat, its members, the blacklist
-        counting.opened = 0
-        await _feed(
-            app,
-            [group_message(2 + i, 501 + i % 3, f"morning chat line {i} here") for i in range(20)],
-        )
-        assert counting.opened == 0
-        services.sessions = counting.factory
-        await services.activity.flush()
-        async with services.sessions() as session:
+    d = await _app(app_db_url)
+    async with running(d, feed=False):
+        await _start(d)
+        await _feed(d, [group_message(1, 501, "hello everyone, good morning")])
+        raws = [group_message(2 + i, 501 + i % 3, f"morning chat line {i} here") for i in range(20)]
+        items = [Received(r["update_id"], order_key(r), r) for r in raws]
+        async with d.runtime.sessions() as session:
+            await InboxRepository(session).add_new(items, at=utcnow())
+            await session.commit()
+        checkouts = _count_checkouts(d)
+        d.intake.accept(items)
+        await d.intake.idle()
+        assert checkouts == []  # handled from the caches: no connection taken at all
+        await d.runtime.activity.flush()
+        async with d.runtime.sessions() as session:
             counted = await session.scalar(select(func.sum(Activity.messages)))
+            pending = await InboxRepository(session).count_pending()
         assert counted == 21
+        assert pending == 0  # marked done with the activity batch
 
 
 async def test_redelivered_plain_message_is_ignored_also_after_restart(app_db_url):
-    app = _app(app_db_url)
-    async with running(app, feed=False):
-        await _start(app)
-        first = group_message(10, 601, "just a normal message here")
-        await _feed(app, [first, first])  # Telegram redelivers
-    app = _app(app_db_url)
-    async with running(app, feed=False):
-        await _feed(app, [first, group_message(11, 601, "and another normal message")])
-        services = app.bot_data
-        await services.activity.flush()
-        async with services.sessions() as session:
+    d = await _app(app_db_url)
+    first = group_message(10, 601, "just a normal message here")
+    async with running(d, feed=False):
+        await _start(d)
+        await _feed(d, [first, first])  # Telegram redelivers
+    d = await _app(app_db_url)
+    async with running(d, feed=False):
+        await _feed(d, [first, group_message(11, 601, "and another normal message")])
+        await d.runtime.activity.flush()
+        async with d.runtime.sessions() as session:
             counted = await session.scalar(
                 select(Member.messages_seen).where(Member.chat_id == GROUP, Member.user_id == 601)
             )
@@ -118,11 +108,11 @@ async def test_redelivered_plain_message_is_ignored_also_after_restart(app_db_ur
 
 
 async def test_one_chats_updates_are_processed_in_order(app_db_url):
-    app = _app(app_db_url)
+    d = await _app(app_db_url)
     seen: list[int] = []
-    async with running(app, feed=False):
-        await _start(app)
-        detector = app.bot_data.detector
+    async with running(d, feed=False):
+        await _start(d)
+        detector = d.runtime.detector
         assess = detector.assess
 
         def noting(facts, *args, **kwargs):
@@ -131,7 +121,7 @@ async def test_one_chats_updates_are_processed_in_order(app_db_url):
 
         detector.assess = noting
         await _feed(
-            app,
+            d,
             [
                 # short texts: no wave count, so nothing is decided on the way
                 group_message(100 + i, 700 + i % 5, f"n {i}", GROUP if i % 2 else OTHER)
@@ -144,25 +134,27 @@ async def test_one_chats_updates_are_processed_in_order(app_db_url):
 
 
 async def test_a_decision_is_committed_with_its_update_and_keeps_the_chat_cached(app_db_url):
-    app = _app(app_db_url)
-    async with running(app, feed=False):
-        await _start(app)
-        services = app.bot_data
+    d = await _app(app_db_url)
+    async with running(d, feed=False):
+        await _start(d)
+        state = d.runtime.state
         wave = "大家好，欢迎来我的群玩，很热闹的，快来看看"
-        await _feed(app, [group_message(200, 801, wave)])
-        await _feed(app, [group_message(199, 803, "a first word in the other group", OTHER)])
-        cached = services.state.chats.get(GROUP), services.state.chats.get(OTHER)
+        await _feed(d, [group_message(200, 801, wave)])
+        await _feed(d, [group_message(199, 803, "a first word in the other group", OTHER)])
+        cached = state.chats.get(GROUP), state.chats.get(OTHER)
         assert None not in cached
-        await _feed(app, [group_message(201, 802, wave, chat_id=OTHER)])  # the same text again
-        async with services.sessions() as session:
+        await _feed(d, [group_message(201, 802, wave, chat_id=OTHER)])  # the same text again
+        async with d.runtime.sessions() as session:
             flagged = await session.scalar(
                 select(func.count())
                 .select_from(ModerationLog)
                 .where(ModerationLog.target_id == 802)
             )
+            done = await InboxRepository(session).status_of(201)
         assert flagged == 1
-        # An audit row and the processed mark do not touch what the caches hold.
-        assert (services.state.chats.get(GROUP), services.state.chats.get(OTHER)) == cached
+        assert done == "done"  # claimed with the decision
+        # An audit row and the inbox mark do not touch what the caches hold.
+        assert (state.chats.get(GROUP), state.chats.get(OTHER)) == cached
 
 
 async def _state_with_member(db_url):
@@ -174,7 +166,7 @@ async def _state_with_member(db_url):
             Member(chat_id=GROUP, user_id=5, status="member", first_seen=utcnow(), messages_seen=3)
         )
         await session.commit()
-    return engine, sessions, StateCache.empty(None)
+    return engine, sessions, StateCache.empty()
 
 
 async def test_a_written_membership_is_read_again_and_keeps_the_counts_made_since(db_url):
@@ -259,13 +251,6 @@ async def test_a_load_that_raced_a_drop_is_not_kept(db_url):
         await engine.dispose()
 
 
-def test_recent_ids_need_a_lookup_only_below_the_stored_mark():
-    recent = RecentIds(stored_max=100)
-    assert recent.needs_lookup(100) and not recent.needs_lookup(101)
-    recent.add(50)
-    assert recent.seen_here(50) and not recent.needs_lookup(50)
-
-
 async def test_unit_of_work_without_a_session_ends_reads_and_has_none(db_url):
     engine = create_engine(db_url)
     try:
@@ -309,11 +294,15 @@ async def test_a_veterans_active_warnings_are_read_once_per_alliance(db_url):
             )
             await session.commit()
             alliance_id = alliance.id
-        state = StateCache.empty(None)
+        state = StateCache.empty()
         uow = UnitOfWork(sessions)
         assert await state.has_warnings(uow, alliance_id, 7, now)
         assert not await state.has_warnings(uow, alliance_id, 8, now)  # expired
         await uow.session.close()
-        assert not await state.has_warnings(UnitOfWork(), alliance_id, 9, now)  # cached: no session
+        assert not await state.has_warnings(UnitOfWork(_no_sessions), alliance_id, 9, now)
     finally:
         await engine.dispose()
+
+
+def _no_sessions():
+    raise AssertionError("a session was opened")

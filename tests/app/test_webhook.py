@@ -1,11 +1,13 @@
-"""Webhook mode: the secret token is required, and a valid update reaches the handlers."""
+"""Webhook mode: the secret token is required, anything that is not an update object gets 400
+(never a traceback), and a valid update is stored before its 200 and reaches the handlers."""
 
 import asyncio
 import socket
 
 import httpx
 
-from bot.app import build_application, running
+from bot.app import build, running
+from storage.inbox import InboxRepository
 from bot.settings import Settings
 from sandbox.offline import ScriptedRequest
 
@@ -42,8 +44,8 @@ async def test_webhook_checks_secret_and_processes_updates(app_db_url):
     port = free_port()
     settings = webhook_settings(app_db_url, port)
     request = ScriptedRequest()
-    app = build_application(settings, token=TOKEN, request=request)
-    async with running(app, webhook=True):
+    app = await build(settings, token=TOKEN, request=request, updates_request=request)
+    async with running(app):
         (hook,) = request.made("setWebhook")
         assert hook["url"] == f"http://127.0.0.1:{port}/hook" and hook["secret_token"] == "s3cret-token"
         assert "chat_member" in hook["allowed_updates"]
@@ -83,16 +85,39 @@ async def test_processed_update_is_ignored_also_after_restart(app_db_url):
     port = free_port()
     settings = webhook_settings(app_db_url, port)
     first = ScriptedRequest()
-    app = build_application(settings, token=TOKEN, request=first)
-    async with running(app, webhook=True):
+    app = await build(settings, token=TOKEN, request=first, updates_request=first)
+    async with running(app):
         await _post(port, start_update(10))
         await _post(port, start_update(10))  # Telegram redelivers
         await _settle(first, 1)
     assert len(first.made("sendMessage")) == 1
     second = ScriptedRequest()
-    app = build_application(settings, token=TOKEN, request=second)
-    async with running(app, webhook=True):
+    app = await build(settings, token=TOKEN, request=second, updates_request=second)
+    async with running(app):
         await _post(port, start_update(10))
         await _post(port, start_update(11))
         await _settle(second, 1)
     assert len(second.made("sendMessage")) == 1
+
+
+async def test_webhook_answers_400_to_anything_but_an_update_object(app_db_url, caplog):
+    port = free_port()
+    settings = webhook_settings(app_db_url, port)
+    request = ScriptedRequest()
+    app = await build(settings, token=TOKEN, request=request, updates_request=request)
+    deep = b"[" * 100_000 + b"]" * 100_000
+    bodies = [b"[1, 2]", b"null", b"42", b'"text"', deep, b'{"update_id": "7"}', b"{}",
+              b'{"update_id": true}', b"\xff\xfe"]
+    async with running(app):
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            replies = [
+                await client.post("/hook", content=body,
+                                  headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+                for body in bodies
+            ]
+        async with app.runtime.sessions() as session:
+            stored = await InboxRepository(session).count_pending()
+    assert [r.status_code for r in replies] == [400] * len(bodies)
+    assert all("Traceback" not in r.text for r in replies)
+    assert "Traceback" not in caplog.text
+    assert stored == 0

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import update
 
-from bot.app import build_application, running
+from bot.app import Deployment, build, running
 from bot.settings import Settings
 from sandbox import bot_api
 from sandbox.membership import Membership
@@ -28,7 +28,7 @@ FAST = {"welcome_batch_seconds": 1.5}
 @dataclass
 class Env:
     world: World
-    app: object
+    app: Deployment
     users: dict[str, User]
     groups: dict[str, Chat]
     members: Membership = field(init=False)
@@ -37,10 +37,16 @@ class Env:
     def __post_init__(self) -> None:
         self.members, self.talk = Membership(self.world), Talk(self.world)
 
+    @property
+    def rt(self):
+        return self.app.runtime
+
     def session(self):
-        return self.app.bot_data.sessions()
+        return self.app.runtime.sessions()
 
     async def settle(self) -> None:
+        await settle(self.world)
+        await self.app.intake.idle()
         await settle(self.world)
 
     async def wait_for(self, predicate, timeout: float = 15.0) -> None:
@@ -138,7 +144,7 @@ async def start_env(db_url: str, *, groups: int = 3, policy: dict | None = None)
         telegram_api_base_url=base_url,
         default_language="en",
     )
-    app = build_application(settings, token=TOKEN)
+    app = await build(settings, token=TOKEN, report_delay=0.5, retrain_delay=0.5)
     return world, server, app, chats, {"olga": olga, "adam": adam}
 
 
@@ -147,9 +153,6 @@ async def env(app_db_url):
     world, server, app, chats, users = await start_env(app_db_url)
     try:
         async with running(app):
-            services = app.bot_data
-            services.report_delay = 0.5
-            services.retrain_delay = 0.5
             for chat in chats.values():
                 Membership(world).add_bot(chat, by=users["olga"])
             await wait_for(
@@ -157,10 +160,10 @@ async def env(app_db_url):
                 timeout=20,
                 what="the bot to greet its groups",
             )
-            async with services.sessions() as session:
+            async with app.runtime.sessions() as session:
                 await session.execute(update(ChatRow).values(policy=FAST))
                 await session.commit()
-            services.state.chats.clear()
+            app.runtime.state.chats.clear()
             await settle(world)
             yield Env(world, app, users, chats)
     finally:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from bot.scheduler import job_name, run_schedule
+from bot.scheduler import job_name
 from storage.models import Activity, ActivityReply, Schedule, utcnow
 
 
 async def _rows(env, model):
-    await env.app.bot_data.activity.flush()
+    await env.rt.activity.flush()
     async with env.session() as session:
         return list(await session.scalars(select(model)))
 
@@ -43,7 +43,7 @@ async def test_stats_vip_and_whois_in_a_group(env):
     await env.settle()
     post = await env.say("amy", g1, "hello everyone")
     await env.settle()
-    await env.app.bot_data.activity.flush()
+    await env.rt.activity.flush()
     await env.admin_says(g1, "/stats")
     stats = await env.wait_bot_says(g1, "last 7 days")
     assert "Active members: 1 of" in stats and "Top contributors: Amy (1)" in stats
@@ -54,7 +54,7 @@ async def test_stats_vip_and_whois_in_a_group(env):
     await env.admin_reply(g1, post, "/vip")
     await env.wait_bot_says(g1, "is now a VIP")
     await env.admin_says(g1, "/vip")
-    await env.wait_bot_says(g1, f"VIPs: {env.users['amy'].id}")
+    await env.wait_bot_says(g1, f"VIPs: Amy (@amy, {env.users['amy'].id})")
     await env.admin_reply(g1, post, "/whois")
     whois = await env.wait_bot_says(g1, "Roles:")
     assert "VIP" in whois and "newcomer" in whois and "participating" in whois
@@ -88,7 +88,7 @@ async def test_schedule_changes_are_stored_and_installed(env):
         rows = {r.kind: r for r in await session.scalars(select(Schedule))}
     assert rows["digest_weekly"].recurrence == "fri 18:30"
     assert not rows["group_report"].paused
-    jobs = env.app.job_queue
+    jobs = env.app.app.job_queue
     assert jobs.get_jobs_by_name(job_name(rows["digest_weekly"].id))
     assert jobs.get_jobs_by_name(job_name(rows["group_report"].id))
 
@@ -100,7 +100,7 @@ async def test_weekly_report_inside_each_group_thanks_top_contributors(env):
     await env.say("amy", g1, "first")
     await env.say("amy", g1, "second")
     await env.settle()
-    await env.app.bot_data.activity.flush()
+    await env.rt.activity.flush()
     async with env.session() as session:
         row = await session.scalar(select(Schedule).where(Schedule.kind == "group_report"))
         await session.execute(  # due today (after midnight), so the week ends today
@@ -109,7 +109,7 @@ async def test_weekly_report_inside_each_group_thanks_top_contributors(env):
             .values(paused=False, recurrence="daily 00:00")
         )
         await session.commit()
-    assert await run_schedule(env.app.bot_data, row.id, now=utcnow())
+    assert await env.app.scheduler.run(row.id, now=utcnow())
     report = await env.wait_bot_says(g1, "This week in Club 1")
     assert "Amy: 2 messages" in report
     await env.wait_bot_says(env.groups["g2"], "This week in Club 2")

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from bot.app import build_application, running
-from bot.scheduler import run_schedule
+from bot.app import build, running
 from sandbox.world import settle, wait_for
 from storage.models import Activity, Schedule, utcnow
 from tests.e2e.conftest import TOKEN
@@ -42,7 +41,7 @@ async def _simulate_week(env, speakers: dict[str, int], members: int = 10) -> No
 
 
 async def _counted_messages(env) -> int:
-    await env.app.bot_data.activity.flush()
+    await env.rt.activity.flush()
     async with env.session() as session:
         return int(await session.scalar(select(func.coalesce(func.sum(Activity.messages), 0))))
 
@@ -52,16 +51,16 @@ async def test_week_of_activity_becomes_weekly_digest_with_tiers_and_chart(env):
     # (general), 1 = 8 % (inactive, under 10 %)
     await _simulate_week(env, {"g1": 6, "g2": 3, "g3": 1})
     assert await _counted_messages(env) == 7 * (6 + 3 + 1)
-    services = env.app.bot_data
-    assert await run_schedule(services, await _schedule_id(env, "upkeep"), now=utcnow())
+    services = env.rt
+    assert await env.app.scheduler.run(await _schedule_id(env, "upkeep"), now=utcnow())
     weekly = await _schedule_id(env, "digest_weekly")
     async with env.session() as session:  # due today at midnight: the week is the 7 days before
         await session.execute(
             update(Schedule).where(Schedule.id == weekly).values(recurrence="daily 00:00")
         )
         await session.commit()
-    assert await run_schedule(services, weekly, now=utcnow())
-    assert not await run_schedule(services, weekly, now=utcnow()), "one occurrence, one digest"
+    assert await env.app.scheduler.run(weekly, now=utcnow())
+    assert not await env.app.scheduler.run(weekly, now=utcnow()), "one occurrence, one digest"
 
     digest = await env.wait_private("olga", "Weekly digest")
     assert "3 groups" in digest
@@ -83,7 +82,7 @@ async def test_week_of_activity_becomes_weekly_digest_with_tiers_and_chart(env):
 
 async def test_owner_asks_for_the_digest_and_groups_now(env):
     await _simulate_week(env, {"g1": 6, "g2": 3, "g3": 1})
-    await env.app.bot_data.activity.flush()
+    await env.rt.activity.flush()
     env.talk.private("olga", "/groups")
     groups = await env.wait_private("olga", "Your groups")
     assert groups.index("Club 3") < groups.index("Club 1")  # attention first
@@ -107,9 +106,9 @@ async def test_core_member_leaving_alerts_the_owner_once(env):
         env.talk.send(env.user("carol"), g1, f"good morning, day {day}")
     world.set_time_offset(0)
     await env.settle()
-    services = env.app.bot_data
+    services = env.rt
     await services.activity.flush()
-    assert await run_schedule(services, await _schedule_id(env, "upkeep"), now=utcnow())
+    assert await env.app.scheduler.run(await _schedule_id(env, "upkeep"), now=utcnow())
 
     env.talk.send(env.users["adam"], g1, "/whois", reply_to=world.last_message_of("carol", g1))
     whois = await env.wait_bot_says(g1, "Roles:")
@@ -128,8 +127,7 @@ async def test_core_member_leaving_alerts_the_owner_once(env):
 
 
 async def test_restart_after_a_missed_due_time_still_sends_the_digest(env):
-    services = env.app.bot_data
-    settings = services.settings
+    settings = env.app.settings
     tz = ZoneInfo("Asia/Shanghai")
     due = datetime.now(tz) - timedelta(minutes=3)
     async with env.session() as session:
@@ -145,13 +143,13 @@ async def test_restart_after_a_missed_due_time_still_sends_the_digest(env):
         await session.commit()
     assert not [m for m in env.world.private_messages_to("olga") if "Daily digest" in m.text]
 
-    await env.app.stop()  # the running app goes down; a new one starts on the same database
-    app = build_application(settings, token=TOKEN)
-    async with running(app):
+    await env.app.poller.stop()  # the running bot stops; a new one starts on the same database
+    second = await build(settings, token=TOKEN)
+    async with running(second):
         await env.wait_private("olga", "Daily digest", timeout=30)
-        async with app.bot_data.sessions() as session:
+        async with second.runtime.sessions() as session:
             row = await session.scalar(select(Schedule).where(Schedule.kind == "digest_daily"))
             assert row.last_run_at is not None
             assert row.last_run_at >= due.astimezone(UTC) - timedelta(minutes=1)
-        assert not await run_schedule(app.bot_data, row.id, now=utcnow())
-    await env.app.start()
+        assert not await second.scheduler.run(row.id, now=utcnow())
+    env.app.poller.start()

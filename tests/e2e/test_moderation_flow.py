@@ -41,8 +41,9 @@ async def test_e2e_ad_deleted_and_warned_with_rules(env):
     assert "spammer" in warning.lower() and ("No ads" in warning or "禁止" in warning)
     async with env.session() as s:
         assert await s.scalar(select(func.count()).select_from(Warning)) == 1
-        log = await s.scalar(select(ModerationLog).where(ModerationLog.action == "delete"))
-        assert log is not None and "contact-handle" in log.reasons
+        log = await s.scalar(select(ModerationLog).where(ModerationLog.action == "warn"))
+        assert log is not None and "contact-handle" in log.reasons and "1 of 2" in log.reasons
+        assert log.details["message_id"] == ad.message_id and "would" not in log.details
 
 
 async def test_e2e_second_ad_blacklists_in_all_groups_and_bars_rejoin(env):
@@ -140,10 +141,15 @@ async def test_e2e_shadow_mode_acts_on_nothing(env):
     await env.say("spammer", g1, AD2)
     await env.settle()
     assert not env.deleted(g1, ad) and not env.is_banned("spammer", g1)
+    assert not [t for t in env.bot_texts(g1) if "Warning" in t or "Welcome" in t]
     async with env.session() as s:
-        actions = set((await s.scalars(select(ModerationLog.action))).all())
-        assert "would_delete" in actions and "warn" not in actions
+        logs = (await s.scalars(select(ModerationLog))).all()
+        actions = {log.action for log in logs}
+        assert "would_warn" in actions and "warn" not in actions and "blacklist" not in actions
+        would = [log for log in logs if log.action == "would_warn"]
+        assert all(any(w.startswith("delete_message") for w in log.details["would"]) for log in would)
         assert await s.scalar(select(func.count()).select_from(Warning)) == 0
+        assert await s.scalar(select(func.count()).select_from(BlacklistEntry)) == 0
 
 
 async def test_e2e_admin_commands_answer_bad_input(env):

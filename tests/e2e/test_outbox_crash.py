@@ -16,6 +16,7 @@ from pathlib import Path
 from aiohttp import web
 from sqlalchemy import select
 
+from rules.actions import BanMember, SendMessage
 from sandbox import Membership, World
 from sandbox.server import SandboxServer
 from storage.db import create_engine, create_session_factory
@@ -58,8 +59,8 @@ async def test_outbox_survives_kill_9_mid_drain(app_db_url, monkeypatch):
     async with sessions() as s:
         for i in range(60):
             group = groups[i % 4]
-            await OutboxRepository(s).add("send_message", group.id, {"text": f"row {i}"})
-        await OutboxRepository(s).add("ban_chat_member", groups[0].id, {"user_id": spammer.id})
+            await OutboxRepository(s).add(SendMessage(chat_id=group.id, text=f"row {i}"))
+        await OutboxRepository(s).add(BanMember(chat_id=groups[0].id, user_id=spammer.id))
         await s.commit()
     async with SandboxServer(world) as server:
         first = _start(app_db_url, server.base_url)

@@ -4,7 +4,7 @@ from rules.membership import Admission, BotAdded, decide_admission
 from rules.moderation import (
     MAX_RESTRICT_SECONDS,
     InviterAction,
-    Step,
+    Ladder,
     Target,
     format_duration,
     inviter_consequence,
@@ -17,8 +17,8 @@ from rules.welcome import TemplateError, check_template, join_names, render_welc
 
 @pytest.mark.parametrize(
     ("warnings", "limit", "step"),
-    [(1, 2, Step.WARN), (2, 2, Step.BLACKLIST), (3, 2, Step.BLACKLIST), (1, 1, Step.BLACKLIST),
-     (4, 5, Step.WARN), (1, 0, Step.BLACKLIST)],
+    [(1, 2, Ladder.WARN), (2, 2, Ladder.BLACKLIST), (3, 2, Ladder.BLACKLIST), (1, 1, Ladder.BLACKLIST),
+     (4, 5, Ladder.WARN), (1, 0, Ladder.BLACKLIST)],
     ids=["first-of-two", "second-of-two", "past-limit", "limit-one", "under-five", "limit-zero-is-one"],
 )
 def test_next_step_ladder(warnings, limit, step):

@@ -10,9 +10,9 @@ from storage.groups import (
     AllianceRepository,
     ChatRepository,
     MemberRepository,
-    ProcessedUpdateRepository,
     UserRepository,
 )
+from storage.inbox import InboxRepository, Received
 from storage.models import Member, ModerationLog
 from storage.moderation import (
     BlacklistRepository,
@@ -20,7 +20,8 @@ from storage.moderation import (
     StrikeRepository,
     WarningRepository,
 )
-from storage.outbox import OutboxRepository, PostedMessageRepository
+from rules.actions import Batch, BatchEntry, DeleteMessage, SendMessage
+from storage.outbox import CodecError, OutboxRepository, PostedMessageRepository, decode
 from storage.policy import GroupPolicy
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -55,15 +56,26 @@ async def test_repositories_alliance_and_chats_roundtrip(sessions):
         assert (await ChatRepository(s).get(GROUP)).created_at.tzinfo is not None
 
 
-async def test_repositories_processed_update_claim_once(sessions):
+async def test_repositories_inbox_stores_once_claims_once_and_prunes(sessions):
+    big = 2**40
     async with sessions() as s:
-        repo = ProcessedUpdateRepository(s)
-        assert await repo.claim(2**40, at=NOW)
-        assert not await repo.claim(2**40, at=NOW)
-        assert await repo.seen(2**40) and not await repo.seen(5)
-        assert await repo.latest() == 2**40
-        await repo.claim(7, at=NOW - timedelta(days=2))
-        assert await repo.prune(older_than=timedelta(days=1), now=NOW) == 1
+        repo = InboxRepository(s)
+        first = [Received(big, GROUP, {"update_id": big}), Received(7, None, {"update_id": 7})]
+        assert await repo.add_new(first, at=NOW - timedelta(days=2)) == {big, 7}
+        assert await repo.add_new([Received(big, GROUP, {"update_id": big})], at=NOW) == set()
+        nul = Received(8, GROUP, {"update_id": 8, "message": {"text": "a\x00b"}})
+        assert await repo.add_new([nul], at=NOW) == {8}  # PostgreSQL's JSON holds no NUL
+        assert [r.update_id for r in await repo.pending(limit=10)] == [7, 8, big]
+        assert await repo.claim(big, at=NOW)
+        assert not await repo.claim(big, at=NOW)
+        await repo.finish_many([7], at=NOW)
+        await repo.record_failure(8, "boom")
+        await repo.quarantine(8, "boom again", at=NOW)
+        assert await repo.pending(limit=10) == []
+        assert await repo.quarantined(since=NOW - timedelta(hours=1), chat_ids=[GROUP]) == 1
+        assert await repo.status_of(big) == "done" and await repo.status_of(8) == "quarantined"
+        assert await repo.prune(done_before=NOW - timedelta(days=1), quarantined_before=NOW) == 2
+        assert await repo.status_of(big) is None and await repo.status_of(8) == "quarantined"
         await s.commit()
 
 
@@ -88,7 +100,7 @@ async def test_repositories_chat_migration_keeps_data(sessions):
         await ChatRepository(s).upsert(-5001, rules_text="be kind", type="group")
         await MemberRepository(s).record_join(-5001, BIG, at=NOW, invited_by=None, invite_link=None)
         s.add(ModerationLog(chat_id=-5001, action="warn", reasons="x"))
-        await OutboxRepository(s).add("send_message", -5001, {"text": "hi"})
+        await OutboxRepository(s).add(SendMessage(chat_id=-5001, text="hi"))
         await s.commit()
     async with sessions() as s:
         new = await ChatRepository(s).migrate(-5001, GROUP, (Member, ModerationLog))
@@ -100,39 +112,50 @@ async def test_repositories_chat_migration_keeps_data(sessions):
         assert new.rules_text == "be kind" and new.type == "supergroup" and new.status == "active"
         assert old.status == "migrated" and old.migrated_to == GROUP
         assert await MemberRepository(s).get(GROUP, BIG) is not None
-        rows = await OutboxRepository(s).list_ready(now=datetime.now(UTC), limit=10)
+        rows = await OutboxRepository(s).unfinished()
         assert [r.chat_id for r in rows] == [GROUP]
 
 
 async def test_repositories_outbox_lifecycle(sessions):
     async with sessions() as s:
         outbox = OutboxRepository(s)
-        first = await outbox.add("send_message", GROUP, {"text": "a"}, not_before=NOW)
-        second = await outbox.add("delete_message", GROUP, {"message_id": 5}, not_before=NOW)
-        later = await outbox.add("send_message", GROUP, {"text": "b"}, not_before=NOW + timedelta(hours=1))
-        with pytest.raises(ValueError):
-            await outbox.add("launch_rockets", GROUP, {})
-        assert [r.id for r in await outbox.list_ready(now=NOW, limit=10)] == [first.id, second.id]
-        await outbox.mark_sending(first.id)
-        await outbox.reschedule(first.id, not_before=NOW + timedelta(seconds=30), error="429")
-        assert await outbox.retrying_heads(now=NOW) == {GROUP: first.id}
-        await outbox.mark_done(second.id, {"message_id": 9}, at=NOW)
-        await outbox.mark_failed(later.id, "Forbidden: bot was kicked", at=NOW)
+        first = await outbox.add(SendMessage(chat_id=GROUP, text="a"), not_before=NOW)
+        second = await outbox.add(DeleteMessage(chat_id=GROUP, message_id=5), not_before=NOW)
+        later = await outbox.add(SendMessage(chat_id=GROUP, text="b"), after=first.id)
+        assert [(r.id, r.lane, r.after_id) for r in await outbox.unfinished()] == [
+            (first.id, "message", None), (second.id, "delete", None), (later.id, "message", first.id)]
+        (claimed,) = await outbox.claim([first.id])
+        assert claimed.attempts == 1 and decode(claimed.kind, claimed.chat_id, claimed.priority,
+                                                 claimed.payload) == SendMessage(chat_id=GROUP, text="a")
+        await outbox.reschedule([first.id], not_before=NOW + timedelta(seconds=30), error="429")
+        await outbox.reschedule([second.id], not_before=NOW, error="not taken: left pending")
+        await outbox.mark_done([second.id], {"message_id": 9}, at=NOW)
+        await outbox.mark_failed([later.id], "Forbidden: bot was kicked", at=NOW)
+        assert await outbox.claim([second.id]) == []  # finished rows are never handed out again
         await s.commit()
         assert await outbox.count_by_status() == {"pending": 1, "done": 1, "failed": 1}
-        assert await outbox.next_due() == NOW + timedelta(seconds=30)
+        assert await outbox.statuses([first.id, later.id]) == {first.id: "pending", later.id: "failed"}
 
 
-async def test_repositories_pending_welcome_payload_update(sessions):
+def test_outbox_codec_refuses_unknown_kinds_and_malformed_payloads():
+    with pytest.raises(CodecError):
+        decode("launch_rockets", GROUP, 1, {})
+    with pytest.raises(CodecError):
+        decode("send_message", GROUP, 1, {"text": 5, "reply_to": "x"})
+
+
+async def test_repositories_gathering_message_changes_only_while_waiting(sessions):
     async with sessions() as s:
         outbox = OutboxRepository(s)
-        row = await outbox.add("send_message", GROUP, {"text": "hi", "track_as": "welcome"},
+        one = Batch("welcome", (BatchEntry(1, "Ann"),))
+        row = await outbox.add(SendMessage(chat_id=GROUP, text="hi Ann", batch=one),
                                not_before=NOW + timedelta(seconds=3))
-        found = await outbox.find_pending_tracked(GROUP, "welcome", after=NOW)
-        assert found.id == row.id
-        assert await outbox.update_pending_payload(row.id, {"text": "hi both", "track_as": "welcome"})
-        await outbox.mark_sending(row.id)
-        assert not await outbox.update_pending_payload(row.id, {"text": "too late"})
+        found = await outbox.latest_coalescing(GROUP, "welcome")
+        assert found.id == row.id and found.coalesce_key == "welcome"
+        both = SendMessage(chat_id=GROUP, text="hi Ann, Bob", batch=one.merged(BatchEntry(2, "Bob")))
+        assert await outbox.replace_waiting(row.id, both, NOW + timedelta(seconds=3))
+        await outbox.claim([row.id])
+        assert not await outbox.replace_waiting(row.id, both, NOW)  # taken: too late to change
         assert await PostedMessageRepository(s).replace(GROUP, "welcome", 10, at=NOW) is None
         assert await PostedMessageRepository(s).replace(GROUP, "welcome", 11, at=NOW) == 10
         await s.commit()
@@ -196,15 +219,14 @@ async def test_repositories_activity_batches_add_up(sessions):
         await repo.add_member_counts([MemberCount(GROUP, BIG, 2, NOW + timedelta(minutes=1))])
         await repo.upsert_users([SeenUser(BIG, "Ann", None, "AnnX", False, "zh-hans")])
         await repo.upsert_users([SeenUser(BIG, "Ann B", None, "annx", False, "zh-hans")])
-        await repo.mark_processed([1, 2, 3])
-        await repo.mark_processed([3, 4])
+        await repo.set_titles({GROUP: "New title"})
         await s.commit()
     async with sessions() as s:
         member = await MemberRepository(s).get(GROUP, BIG)
         assert member.messages_seen == 5 and member.last_message_at == NOW + timedelta(minutes=1)
         user = await UserRepository(s).find_by_username("@AnnX")
         assert user.id == BIG and user.first_name == "Ann B"
-        assert await ProcessedUpdateRepository(s).latest() == 4
+        assert (await ChatRepository(s).get(GROUP)).title == "New title"
 
 
 async def test_repositories_labeled_messages(sessions):
@@ -222,7 +244,7 @@ async def test_repositories_write_detection(sessions):
     async with sessions() as s:
         await ChatRepository(s).get(GROUP)
         assert not has_written(s)
-        await ProcessedUpdateRepository(s).claim(1, at=NOW)
+        await InboxRepository(s).claim(1, at=NOW)
         assert has_written(s)
 
 

@@ -11,11 +11,11 @@ import asyncio
 import logging
 from functools import cache
 
-from bot.caches import RecentTexts
 from rules.classifier import SpamClassifier, seed_samples
 from rules.detect import decide, normalised_body
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
 from rules.signals import fingerprint
+from services.caches import RecentTexts
 from storage.db import SessionFactory
 from storage.moderation import LabeledMessageRepository
 

@@ -1,6 +1,6 @@
 """Read-through caches of what nearly every update reads: its chat and alliance, the alliance's
 blacklist and warned accounts, the sender's membership. A plain chat message then costs no
-database round trip, and no session is even opened for it (`bot.context.UnitOfWork` opens one on
+database round trip, and no session is even opened for it (`services.uow.UnitOfWork` opens one on
 first use).
 
 The database stays the source of truth: entries expire after a few seconds, and every update that
@@ -15,15 +15,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from bot.caches import RecentIds, TtlCache
+from rules.facts import DetectPolicy
+from services.caches import TtlCache
 from storage.db import Written
 from storage.models import Alliance, Base, BlacklistEntry, Chat, Member, Warning
 from storage.policy import GroupPolicy
+
+UTC_ZONE = ZoneInfo("UTC")
 
 T = TypeVar("T", bound=Base)
 CHAT_TTL = 30.0
@@ -103,13 +107,24 @@ class ChatMembers:
     stale: set[int] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)
+class ChatEntry:
+    """A chat as most updates read it: the row, its alliance, its policy parsed once, the
+    detector's view of that policy, and the alliance's time zone."""
+
+    chat: Chat
+    alliance: Alliance | None
+    policy: GroupPolicy
+    detect: DetectPolicy
+    tz: ZoneInfo
+
+
 @dataclass
 class StateCache:
-    chats: TtlCache[int, tuple[Chat, Alliance | None, GroupPolicy]]
+    chats: TtlCache[int, ChatEntry]
     warned: TtlCache[int, frozenset[int]]
     blacklists: TtlCache[int, frozenset[int]]
     members: TtlCache[int, ChatMembers]
-    recent_ids: RecentIds
     # Bumped by every drop: a load that saw its store's count change while it read does not
     # store its result (it may have read the row before the commit that dropped it).
     generations: dict[str, int] = field(
@@ -117,50 +132,50 @@ class StateCache:
     )
 
     @classmethod
-    def empty(cls, stored_max_update: int | None) -> StateCache:
+    def empty(cls) -> StateCache:
         return cls(
             chats=TtlCache(CHAT_TTL, 50_000),
             blacklists=TtlCache(BLACKLIST_TTL, 10_000),
             warned=TtlCache(BLACKLIST_TTL, 10_000),
             members=TtlCache(MEMBER_TTL, 20_000),
-            recent_ids=RecentIds(stored_max_update),
         )
 
-    async def chat(self, uow: SessionSource, chat_id: int) -> tuple[Chat | None, Alliance | None]:
-        """The chat and its alliance, read-only (detached, shared between updates).
+    async def entry(self, uow: SessionSource, chat_id: int) -> ChatEntry | None:
+        """The chat as read-only copies shared between updates (None: not a chat of ours).
 
         Code that changes the chat loads it into its session: `UnitOfWork.chat_for_update`.
         """
         cached = self.chats.get(chat_id)
         if cached is None:
             cached = await self._load_chat(uow.session, chat_id)
-            if cached is None:
-                return None, None
-        return cached[0], cached[1]
+        return cached
+
+    async def chat(self, uow: SessionSource, chat_id: int) -> tuple[Chat | None, Alliance | None]:
+        entry = await self.entry(uow, chat_id)
+        return (entry.chat, entry.alliance) if entry is not None else (None, None)
 
     async def policy(self, uow: SessionSource, chat_id: int) -> GroupPolicy:
         """The chat's validated policy, parsed once per cache entry rather than per message."""
-        cached = self.chats.get(chat_id)
-        if cached is None:
-            cached = await self._load_chat(uow.session, chat_id)
-        return cached[2] if cached is not None else GroupPolicy()
+        entry = await self.entry(uow, chat_id)
+        return entry.policy if entry is not None else GroupPolicy()
 
-    async def _load_chat(
-        self, session: AsyncSession, chat_id: int
-    ) -> tuple[Chat, Alliance | None, GroupPolicy] | None:
+    async def _load_chat(self, session: AsyncSession, chat_id: int) -> ChatEntry | None:
         generation = self.generations["chats"]
         row = await session.get(Chat, chat_id)
         if row is None:
             return None
         alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
-        cached = (
+        policy = GroupPolicy.load(row.policy)
+        entry = ChatEntry(
             _detached(Chat, row),
             _detached(Alliance, alliance) if alliance else None,
-            GroupPolicy.load(row.policy),
+            policy,
+            policy.detect(),
+            ZoneInfo(alliance.timezone) if alliance else UTC_ZONE,
         )
         if generation == self.generations["chats"]:
-            self.chats.put(chat_id, cached)
-        return cached
+            self.chats.put(chat_id, entry)
+        return entry
 
     async def has_warnings(
         self, uow: SessionSource, alliance_id: int, user_id: int, now: datetime

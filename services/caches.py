@@ -5,16 +5,11 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from storage.admins import AdminEntry
+
 ADMINS_TTL = 600.0
-
-
-@dataclass(frozen=True)
-class MemberStatus:
-    status: str
-    can_restrict: bool
 
 
 class AdminCache:
@@ -24,19 +19,20 @@ class AdminCache:
     at once.
     """
 
-    def __init__(self) -> None:
-        self._chats: dict[int, tuple[float, dict[int, MemberStatus]]] = {}
+    def __init__(self, ttl: float = ADMINS_TTL) -> None:
+        self.ttl = ttl
+        self._chats: dict[int, tuple[float, dict[int, AdminEntry]]] = {}
 
-    def get(self, chat_id: int) -> dict[int, MemberStatus] | None:
+    def get(self, chat_id: int) -> dict[int, AdminEntry] | None:
         entry = self._chats.get(chat_id)
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, chat_id: int, admins: dict[int, MemberStatus]) -> None:
+    def put(self, chat_id: int, admins: dict[int, AdminEntry]) -> None:
         if len(self._chats) > 20_000:
             self._chats.clear()
-        self._chats[chat_id] = (time.monotonic() + ADMINS_TTL, admins)
+        self._chats[chat_id] = (time.monotonic() + self.ttl, admins)
 
     def drop(self, chat_id: int) -> None:
         self._chats.pop(chat_id, None)
@@ -96,27 +92,3 @@ class TtlCache(Generic[K, V]):  # noqa: UP046 - Python 3.11 has no type paramete
 
     def clear(self) -> None:
         self._items.clear()
-
-
-class RecentIds:
-    """Update ids processed by this process, plus the highest id stored before it started: an id
-    above that mark and not in the recent set cannot have been processed, so no query is needed.
-    """
-
-    def __init__(self, stored_max: int | None, limit: int = 200_000) -> None:
-        self.stored_max = stored_max if stored_max is not None else -1
-        self.limit = limit
-        self._ids: set[int] = set()
-        self._order: deque[int] = deque()
-
-    def add(self, update_id: int) -> None:
-        self._ids.add(update_id)
-        self._order.append(update_id)
-        if len(self._order) > self.limit:
-            self._ids.discard(self._order.popleft())
-
-    def seen_here(self, update_id: int) -> bool:
-        return update_id in self._ids
-
-    def needs_lookup(self, update_id: int) -> bool:
-        return update_id <= self.stored_max and update_id not in self._ids

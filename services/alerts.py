@@ -11,14 +11,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.i18n import tr
+from rules.actions import SendMessage
 from rules.health import Alert, AlertKind
 from rules.paging import split_message
 from rules.roles import Role
-from storage.models import Alliance
-from storage.outbox import OutboxRepository
+from services.i18n import tr
+from services.uow import UnitOfWork
+from storage.models import Alliance, utcnow
 from storage.schedule import AlertRepository
 
 
@@ -90,15 +89,15 @@ def tier_name(lang: str, tier: str) -> str:
 
 
 async def send_alert(
-    session: AsyncSession, alliance: Alliance, title: str, alert: Alert, *, now: datetime
+    uow: UnitOfWork, alliance: Alliance, title: str, alert: Alert, *, now: datetime | None = None
 ) -> int:
     """Queue the alert to every owner unless one of its kind went out for the group today;
     returns the number of messages queued."""
-    return await send_alerts(session, alliance, {alert.chat_id: title}, [alert], now=now)
+    return await send_alerts(uow, alliance, {alert.chat_id: title}, [alert], now=now or utcnow())
 
 
 async def send_alerts(
-    session: AsyncSession,
+    uow: UnitOfWork,
     alliance: Alliance,
     titles: Mapping[int, str],
     alerts: Sequence[Alert],
@@ -108,7 +107,7 @@ async def send_alerts(
     """Queue the alerts not yet sent today (per group and kind) as one message per owner, split
     under Telegram's limit; returns the number of messages queued."""
     day = now.astimezone(ZoneInfo(alliance.timezone)).date()
-    claims = AlertRepository(session)
+    claims = AlertRepository(uow.session)
     lines = [
         render_alert(alliance.language, titles.get(a.chat_id, str(a.chat_id)), a)
         for a in alerts
@@ -116,9 +115,8 @@ async def send_alerts(
     ]
     if not lines:
         return 0
-    outbox = OutboxRepository(session)
     parts = split_message("\n\n".join(lines))
     for owner_id in alliance.owner_ids:
         for part in parts:
-            await outbox.add("send_message", owner_id, {"text": part})
+            await uow.send(SendMessage(chat_id=owner_id, text=part))
     return len(alliance.owner_ids) * len(parts)

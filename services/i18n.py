@@ -1,7 +1,7 @@
 """User-facing texts in Simplified Chinese and English, through gettext catalogs read with Babel.
 
 Source strings are English msgids marked with `tr(lang, "...")` or `N_("...")`; the catalogs live
-in `bot/locales/<lang>/LC_MESSAGES/messages.po`. A missing translation falls back to English,
+in `services/locales/<lang>/LC_MESSAGES/messages.po`. A missing translation falls back to English,
 and a test fails when any marked string lacks a translation in either catalog.
 """
 
@@ -38,7 +38,7 @@ def normalise_language(code: str | None, default: str = "zh-CN") -> str:
 def catalog(language: str) -> dict[str, str]:
     """The msgid -> text table of a language, read once from its .po file."""
     folder = _LOCALE_DIRS[language]
-    path = resources.files("bot") / "locales" / folder / "LC_MESSAGES" / "messages.po"
+    path = resources.files("services") / "locales" / folder / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
         po = read_po(handle, locale=folder)
     return {str(m.id): str(m.string) for m in po if m.id and m.string and not m.fuzzy}

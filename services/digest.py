@@ -9,7 +9,6 @@ schedule sends.
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,10 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.charts import GroupPoint, TrendPoint
-from bot.i18n import tr
-from handlers.alerts import percent, tier_name
-from handlers.digest_media import groups_csv, render_chart
+from rules.actions import SendDocument, SendMessage, SendPhoto
 from rules.health import (
     DEFAULT_RULES,
     Advice,
@@ -37,11 +33,17 @@ from rules.health import (
     size_advice,
     tier_counts,
 )
+from rules.limits import CAPTION_LIMIT, fit
 from rules.paging import split_message
 from rules.roles import Role
+from services.alerts import percent, tier_name
+from services.charts import GroupPoint, TrendPoint
+from services.digest_media import groups_csv, render_chart
+from services.i18n import tr
+from services.uow import UnitOfWork
 from storage.health import Bounds, ChatRow, HealthRepository
+from storage.inbox import InboxRepository
 from storage.models import Alliance
-from storage.outbox import OutboxRepository
 from storage.people import PeopleRepository, Person
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -124,6 +126,17 @@ async def build_digest(
             accounts=moderation.blacklisted,
         )
     )
+    set_aside = await InboxRepository(session).quarantined(
+        since=Bounds.of(window, tz).start, chat_ids=list(chats)
+    )
+    if set_aside:
+        lines.append(
+            tr(
+                lang,
+                "⚠️ {count} updates could not be handled and were set aside; the log has each one.",
+                count=set_aside,
+            )
+        )
     inviters = await people.top_inviters(alliance.id, tz, window)
     if inviters:
         lines += ["", "<b>" + tr(lang, "Top inviters") + "</b>"]
@@ -316,22 +329,19 @@ def local_today(alliance: Alliance, now: datetime) -> date:
     return now.astimezone(ZoneInfo(alliance.timezone)).date()
 
 
-async def queue_digest(session: AsyncSession, chat_ids: Sequence[int], digest: Digest) -> None:
+async def queue_digest(uow: UnitOfWork, chat_ids: Sequence[int], digest: Digest) -> None:
     """The digest to each private chat: its text (split), the chart, the table of all groups."""
-    outbox = OutboxRepository(session)
     for chat_id in chat_ids:
         for text in digest.texts:
-            await outbox.add("send_message", chat_id, {"text": text, "parse_mode": "HTML"})
+            await uow.send(SendMessage(chat_id=chat_id, text=text, parse_mode="HTML"))
         if digest.chart is not None:
-            photo = {
-                "photo_b64": base64.b64encode(digest.chart).decode(),
-                "filename": "digest.png",
-                "caption": digest.title,
-            }
-            await outbox.add("send_photo", chat_id, photo)
+            chart = SendPhoto(
+                chat_id=chat_id,
+                photo=digest.chart,
+                filename="digest.png",
+                caption=fit(digest.title, CAPTION_LIMIT),
+            )
+            await uow.send(chart)
         if digest.csv is not None:
-            document = {
-                "document_b64": base64.b64encode(digest.csv).decode(),
-                "filename": "groups.csv",
-            }
-            await outbox.add("send_document", chat_id, document)
+            table = SendDocument(chat_id=chat_id, document=digest.csv, filename="groups.csv")
+            await uow.send(table)

@@ -8,7 +8,7 @@ piled up, and at shutdown. A crash loses at most the last batch of these counts;
 warnings, bans and everything queued for Telegram are never buffered: they commit with their
 update.
 
-Days are local days in the alliance's time zone. Reactions are credited to a message's author
+Days are local days in each alliance's time zone (the caller passes the chat's zone). Reactions are credited to a message's author
 while the message is among the most recent ones the bot remembers (`recent_messages`); reactions
 to older messages are not counted.
 """
@@ -24,6 +24,8 @@ from zoneinfo import ZoneInfo
 
 from storage.activity import ActivityRepository, DayCount, MemberCount, ReplyCount, SeenUser
 from storage.db import SessionFactory
+from storage.inbox import InboxRepository
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,12 @@ class _Pending:
     replies: dict[tuple[int, date, int, int], int] = field(default_factory=dict)
     users: dict[int, SeenUser] = field(default_factory=dict)
     processed: set[int] = field(default_factory=set)
+    titles: dict[int, str] = field(default_factory=dict)
 
     def size(self) -> int:
         return (
-            len(self.members)
+            len(self.titles)
+            + len(self.members)
             + len(self.days)
             + len(self.replies)
             + len(self.users)
@@ -58,26 +62,27 @@ class ActivityBuffer:
         self,
         sessions: SessionFactory,
         *,
-        timezone: str = "UTC",
         interval: float = 2.0,
         max_pending: int = 5000,
         recent_messages: int = 50_000,
     ) -> None:
         self.sessions = sessions
-        self.tz = ZoneInfo(timezone)
         self.interval = interval
         self.max_pending = max_pending
         self.recent_messages = recent_messages
         # (chat, message) -> [author, reactions counted so far]
         self._authors: OrderedDict[tuple[int, int], list[int]] = OrderedDict()
         self._pending = _Pending()
+        # user id -> (username, first name, last name) last noted, to skip unchanged upserts
+        self._seen: dict[int, tuple[str | None, str, str | None]] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
 
-    def local_day(self, at: datetime) -> date:
-        return at.astimezone(self.tz).date()
+    @staticmethod
+    def local_day(at: datetime, tz: ZoneInfo) -> date:
+        return at.astimezone(tz).date()
 
     def note_message(
         self,
@@ -85,6 +90,7 @@ class ActivityBuffer:
         user_id: int,
         at: datetime,
         *,
+        tz: ZoneInfo,
         message_id: int | None = None,
         reply_to: int | None = None,
     ) -> None:
@@ -97,7 +103,7 @@ class ActivityBuffer:
         else:
             count.messages += 1
             count.last_at = at
-        day = self.local_day(at)
+        day = self.local_day(at, tz)
         pending.day(chat_id, day, user_id).messages += 1
         if reply_to is not None and reply_to != user_id:
             pending.day(chat_id, day, reply_to).replies_received += 1
@@ -115,6 +121,7 @@ class ActivityBuffer:
         message_id: int,
         at: datetime,
         *,
+        tz: ZoneInfo,
         added: int = 0,
         total: int | None = None,
         by: int | None = None,
@@ -129,14 +136,30 @@ class ActivityBuffer:
         new_total = entry[1] + added if total is None else total
         gained, entry[1] = new_total - entry[1], new_total
         if gained > 0 and (by is None or by != entry[0]):
-            self._pending.day(chat_id, self.local_day(at), entry[0]).reactions_received += gained
+            self._pending.day(
+                chat_id, self.local_day(at, tz), entry[0]
+            ).reactions_received += gained
             self._maybe_flush()
 
     def note_user(self, user: SeenUser) -> None:
+        """An account seen; written only when its name changed since it was last noted."""
+        signature = (user.username, user.first_name, user.last_name)
+        if self._seen.get(user.id) == signature:
+            return
+        if len(self._seen) > 100_000:
+            self._seen.clear()
+        self._seen[user.id] = signature
         self._pending.users[user.id] = user
         self._maybe_flush()
 
+    def note_title(self, chat_id: int, title: str) -> None:
+        """A group's new title, as Telegram reported it with an update."""
+        self._pending.titles[chat_id] = title
+        self._maybe_flush()
+
     def note_processed(self, update_id: int) -> None:
+        """An update that decided nothing: marked done with this batch, so that a crash
+        re-handles it together with the counts it lost."""
         self._pending.processed.add(update_id)
         self._maybe_flush()
 
@@ -180,7 +203,8 @@ class ActivityBuffer:
                     [ReplyCount(*key, replies=n) for key, n in batch.replies.items()]
                 )
                 await repo.upsert_users(list(batch.users.values()))
-                await repo.mark_processed(sorted(batch.processed))
+                await repo.set_titles(batch.titles)
+                await InboxRepository(session).finish_many(sorted(batch.processed), at=utcnow())
                 await session.commit()
             self.batches += 1
         except Exception:
@@ -204,3 +228,5 @@ class ActivityBuffer:
         for user_id, user in batch.users.items():
             self._pending.users.setdefault(user_id, user)
         self._pending.processed |= batch.processed
+        for chat_id, title in batch.titles.items():
+            self._pending.titles.setdefault(chat_id, title)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 
-from bot.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
-from bot.i18n import tr
-from handlers.alerts import percent
 from rules.health import DEFAULT_RULES, Change, TierRules, needs_attention
+from services.alerts import percent
+from services.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
+from services.i18n import tr
 from storage.health import ChatRow
 
 

@@ -1,0 +1,164 @@
+"""Every group message, screened: blacklisted accounts removed, ads found, activity counted.
+
+Flow: the sender's history (from the caches) -> the detector's verdict (pure, in rules/) -> only
+for a message that looks bad, the sender's standing: an owner, an approved member, or an admin of
+this group or any group of the alliance is exempt, and the audit log says so -> the decision
+applied. A message the detector lets through costs no Bot API call and no database round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rules.decision import Person
+from rules.facts import MessageFacts, SenderFacts, Verdict
+from rules.moderation import Offence, remove_blacklisted, screened
+from services import texts
+from services.apply import apply
+from services.i18n import tr
+from services.moderation import punish
+from services.runtime import Runtime
+from services.state import ChatEntry, MemberView
+from services.uow import UnitOfWork
+from storage.models import utcnow
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A group message as screening needs it (built by the handler from Telegram's update)."""
+
+    chat_id: int
+    message_id: int
+    sender: Person
+    facts: MessageFacts
+    at: datetime  # when it was sent
+    is_bot: bool = False
+    as_channel: bool = False  # posted as a channel (sender_chat)
+    edited: bool = False  # an edit: judged again, not counted again
+    reply_to_author: int | None = None  # the member it answers, if any
+
+
+async def screen(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incoming) -> bool:
+    """Judge the message and act on it; True when it was removed (later handlers skip it)."""
+    chat = entry.chat
+    alliance_id = chat.alliance_id
+    if alliance_id is None:
+        return False
+    user_id = message.sender.user_id
+    state = rt.state
+    if await state.is_blacklisted(uow, alliance_id, user_id):
+        if await _exempt(uow, rt, entry, user_id):
+            return False  # staff of the alliance are never removed, whatever a list says
+        decision = remove_blacklisted(
+            chat.id, user_id, message.message_id, "posted after getting in"
+        )
+        await apply(uow, rt, decision)
+        return True
+    now = utcnow()
+    member = await state.member(uow, chat.id, user_id)
+    verdict = await _judge(uow, rt, entry, message, member, now, exempt=None)
+    would: Verdict | None = None
+    if verdict.action != "allow":
+        exempt = await _exempt(uow, rt, entry, user_id)
+        if exempt is not None:
+            would, verdict = verdict, await _judge(uow, rt, entry, message, member, now, exempt)
+    if verdict.action in ("allow", "flag"):
+        _count(rt, entry, message, now)
+    noted = screened(
+        verdict, chat_id=chat.id, user_id=user_id, message_id=message.message_id, would=would
+    )
+    if noted is not None:
+        await apply(uow, rt, noted)
+    if verdict.action != "delete":
+        return False
+    language = texts.chat_language(rt, chat, entry.alliance)
+    offence = Offence(
+        message.sender,
+        chat.id,
+        reason=tr(language, "advertising is not allowed here"),
+        detail=verdict.explain(),
+        message_id=message.message_id,
+        text=message.facts.text or message.facts.caption,
+        extra={"score": round(verdict.score, 3)},
+    )
+    await punish(uow, rt, alliance_id, offence, actor=None)
+    return True
+
+
+async def _judge(
+    uow: UnitOfWork,
+    rt: Runtime,
+    entry: ChatEntry,
+    message: Incoming,
+    member: MemberView | None,
+    now: datetime,
+    exempt: str | None,
+) -> Verdict:
+    chat = entry.chat
+    assert chat.alliance_id is not None
+    warnings = 0
+    if member is not None and member.messages_seen >= rt.detector.veteran_messages:
+        warned = await rt.state.has_warnings(uow, chat.alliance_id, message.sender.user_id, now)
+        warnings = int(warned)
+    sender = sender_facts(member, warnings, now, exempt)
+    return rt.detector.assess(
+        message.facts, sender, entry.detect, alliance_id=chat.alliance_id, chat_id=chat.id
+    )
+
+
+async def _exempt(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, user_id: int) -> str | None:
+    """Why the sender is spared ("admin", "approved member"), or None."""
+    chat = entry.chat
+    if user_id in entry.policy.approved_users:
+        return "approved member"
+    if rt.alliances.is_owner(user_id, chat.alliance_id):
+        return "admin"
+    if await rt.authority.status(uow, chat.id, user_id) is not None:
+        return "admin"
+    assert chat.alliance_id is not None
+    if await rt.authority.admin_elsewhere(uow, chat.alliance_id, user_id, but=chat.id):
+        return "admin"
+    return None
+
+
+def _count(rt: Runtime, entry: ChatEntry, message: Incoming, now: datetime) -> None:
+    """Activity is people's messages that stay: not an edit, not an ad being removed, not a bot
+    or a post made as a channel."""
+    if message.edited or message.is_bot or message.as_channel:
+        return
+    chat_id, user_id = entry.chat.id, message.sender.user_id
+    rt.activity.note_message(
+        chat_id,
+        user_id,
+        min(message.at, now),
+        tz=entry.tz,
+        message_id=message.message_id,
+        reply_to=message.reply_to_author,
+    )
+    rt.state.count_message(chat_id, user_id, now)
+
+
+def sender_facts(
+    member: MemberView | None, warnings: int, now: datetime, exempt: str | None = None
+) -> SenderFacts:
+    """What the group knows of the sender."""
+    is_admin, is_approved = exempt == "admin", exempt == "approved member"
+    if member is None:
+        return SenderFacts(
+            is_admin=is_admin,
+            is_approved=is_approved,
+            messages_seen=0,
+            joined_seconds_ago=None,
+            days_clean=0.0,
+        )
+    since = member.joined_at or member.first_seen
+    age = (now - since).total_seconds() if member.joined_at else None
+    return SenderFacts(
+        is_admin=is_admin,
+        is_approved=is_approved,
+        messages_seen=member.messages_seen,
+        joined_seconds_ago=age,
+        days_clean=(now - since).total_seconds() / 86400 if warnings == 0 else 0.0,
+        warnings=warnings,
+    )

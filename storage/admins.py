@@ -1,0 +1,87 @@
+"""Groups' administrators as Telegram last listed them.
+
+Admins of any group of an alliance are protected from being blacklisted in all of them, which
+needs every group's list, not only the current one; and when Telegram cannot answer, the last
+list stands in (it is never guessed that someone is a plain member).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from storage.groups import Repository
+from storage.models import Chat, ChatAdmin
+
+
+@dataclass(frozen=True, slots=True)
+class AdminEntry:
+    status: str  # creator | administrator
+    can_restrict: bool
+
+
+class AdminRepository(Repository):
+    async def replace(
+        self, chat_id: int, admins: Mapping[int, AdminEntry], *, at: datetime
+    ) -> None:
+        """Store the chat's whole list as Telegram gave it."""
+        await self.session.execute(delete(ChatAdmin).where(ChatAdmin.chat_id == chat_id))
+        self.session.add_all(
+            ChatAdmin(
+                chat_id=chat_id,
+                user_id=user_id,
+                status=entry.status,
+                can_restrict=entry.can_restrict,
+                seen_at=at,
+            )
+            for user_id, entry in admins.items()
+        )
+        await self.session.flush()
+
+    async def of_chat(self, chat_id: int) -> tuple[dict[int, AdminEntry], datetime | None]:
+        """The stored list and when it was taken (None: never)."""
+        rows = list(
+            await self.session.scalars(select(ChatAdmin).where(ChatAdmin.chat_id == chat_id))
+        )
+        listed = {r.user_id: AdminEntry(r.status, r.can_restrict) for r in rows}
+        return listed, (min(r.seen_at for r in rows) if rows else None)
+
+    async def admin_of(self, alliance_id: int, user_id: int) -> set[int]:
+        """The alliance's active groups where the user is listed as an admin."""
+        rows = await self.session.scalars(
+            select(ChatAdmin.chat_id)
+            .join(Chat, Chat.id == ChatAdmin.chat_id)
+            .where(
+                ChatAdmin.user_id == user_id,
+                Chat.alliance_id == alliance_id,
+                Chat.status == "active",
+            )
+        )
+        return set(rows)
+
+    async def moderator_of(self, alliance_id: int, user_id: int) -> set[int]:
+        """The alliance's active groups where the user may restrict members (creator, or an
+        admin with that right)."""
+        rows = await self.session.scalars(
+            select(ChatAdmin.chat_id)
+            .join(Chat, Chat.id == ChatAdmin.chat_id)
+            .where(
+                ChatAdmin.user_id == user_id,
+                Chat.alliance_id == alliance_id,
+                Chat.status == "active",
+                (ChatAdmin.status == "creator") | ChatAdmin.can_restrict.is_(True),
+            )
+        )
+        return set(rows)
+
+    async def listed_since(self, chat_ids: Sequence[int], since: datetime) -> set[int]:
+        """Which of the chats have a list taken at or after `since`."""
+        rows = await self.session.scalars(
+            select(ChatAdmin.chat_id)
+            .where(ChatAdmin.chat_id.in_(list(chat_ids)), ChatAdmin.seen_at >= since)
+            .distinct()
+        )
+        return set(rows)
