@@ -98,6 +98,7 @@ class Offence:
 
     def evidence(self) -> dict[str, Any]:
         return {
+            "who": self.person.render(),
             "chat_id": self.chat_id,
             "message_id": self.message_id,
             "text": self.text[:1000],

@@ -33,6 +33,7 @@ from services.alerts import send_alert
 from services.apply import Applied, apply
 from services.runtime import Runtime
 from services.uow import UnitOfWork
+from services.welcome import withdraw
 from storage.admins import AdminRepository
 from storage.groups import ChatRepository, MemberRepository, UserRepository
 from storage.health import HealthRepository
@@ -111,6 +112,8 @@ async def blacklist(
         warning=warning,
     )
     applied = await apply(uow, rt, decision)
+    if applied.new_entry:
+        await withdraw(uow, rt, user_id, sorted(present))
     if applied.new_entry and offence.chat_id is not None:
         if strike:
             await strike_inviter(uow, rt, alliance_id, offence.chat_id, offence.person, groups)

@@ -52,7 +52,7 @@ def render_report(
     for entry in entries:
         where = titles.get(entry.source_chat_id or 0, str(entry.source_chat_id or "—"))
         who = tr(lang, "by an admin") if entry.added_by else tr(lang, "automatically")
-        name = _name(people, entry.user_id)
+        name = _name(people, entry)
         line = f"• {name} — {where} — {who}: {entry.reason[:160]}"
         quote = " ".join(str(entry.evidence.get("text") or "").split())[:120]
         if quote:
@@ -65,7 +65,7 @@ def render_report(
     buttons = tuple(
         (
             Button(
-                fit(tr(lang, "Undo {user}", user=_name(people, e.user_id)), 60),
+                fit(tr(lang, "Undo {user}", user=_name(people, e)), 60),
                 callback_data=f"bl:undo:{alliance.id}:{e.user_id}",
             ),
         )
@@ -74,5 +74,10 @@ def render_report(
     return SendMessage(chat_id=0, text=fit(text, TEXT_LIMIT), buttons=buttons)
 
 
-def _name(people: dict[int, Person], user_id: int) -> str:
-    return people.get(user_id, Person(user_id, "")).render()
+def _name(people: dict[int, Person], entry: BlacklistEntry) -> str:
+    """Name (@username, id): as the bot knows them now, else as they were when blacklisted."""
+    known = people.get(entry.user_id)
+    if known is not None and known.name:
+        return known.render()
+    who = entry.evidence.get("who")
+    return str(who) if who else str(entry.user_id)

@@ -9,7 +9,8 @@ after the group's configured time. In shadow mode nothing is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from rules.actions import Batch, BatchEntry, Button, SendMessage
 from rules.decision import Decision, Person, Reason
@@ -25,6 +26,7 @@ from services.texts import chat_language, rules_text
 from services.uow import UnitOfWork
 from storage.models import Chat
 from storage.moderation import BlacklistRepository
+from storage.outbox import CodecError, OutboxRepository, decode
 from storage.policy import GroupPolicy
 
 WELCOME_KEY = "welcome"
@@ -68,16 +70,10 @@ async def on_joined(
         )
 
 
-def welcome_message(
-    language: str,
-    chat: Chat,
-    policy: GroupPolicy,
-    names: list[str],
-    bot_username: str,
-    *,
-    batch: Batch | None = None,
-) -> SendMessage:
-    """The welcome for `names`, with the rules inline or behind a button."""
+def welcome_text(
+    language: str, chat: Chat, policy: GroupPolicy, names: list[str]
+) -> tuple[str, bool]:
+    """The welcome's words for `names`, and whether the rules need a button (not inline)."""
     rules = rules_text(chat, language)
     if chat.welcome_template:
         template = chat.welcome_template
@@ -90,9 +86,21 @@ def welcome_message(
     except TemplateError:
         default = tr(language, DEFAULT_TEMPLATE)
         text = render_welcome(default, names=names, title=chat.title, rules=rules)
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    if not policy.rules_in_welcome or "{rules}" not in template:
-        buttons = rules_button(language, chat, bot_username)
+    return text, not policy.rules_in_welcome or "{rules}" not in template
+
+
+def welcome_message(
+    language: str,
+    chat: Chat,
+    policy: GroupPolicy,
+    names: list[str],
+    bot_username: str,
+    *,
+    batch: Batch | None = None,
+) -> SendMessage:
+    """The welcome for `names`, with the rules inline or behind a button."""
+    text, button = welcome_text(language, chat, policy, names)
+    buttons = rules_button(language, chat, bot_username) if button else ()
     return SendMessage(
         chat_id=chat.id,
         text=text,
@@ -106,3 +114,31 @@ def welcome_message(
 def rules_button(language: str, chat: Chat, bot_username: str) -> tuple[tuple[Button, ...], ...]:
     url = f"https://t.me/{bot_username}?start=rules_{chat.id}"
     return ((Button(tr(language, "Read the group rules"), url=url),),)
+
+
+async def withdraw(uow: UnitOfWork, rt: Runtime, user_id: int, chat_ids: Iterable[int]) -> None:
+    """Take someone out of the welcomes still waiting in these groups (they were just
+    blacklisted): a welcome left with nobody is not sent at all."""
+    outbox = OutboxRepository(uow.session)
+    for chat_id in chat_ids:
+        row = await outbox.latest_coalescing(chat_id, WELCOME_KEY)
+        if row is None or row.status != "pending" or row.attempts:
+            continue
+        try:
+            waiting = decode(row.kind, row.chat_id, row.priority, row.payload)
+        except CodecError:
+            continue
+        batch = waiting.batch if isinstance(waiting, SendMessage) else None
+        entry = await rt.state.entry(uow, chat_id)
+        if batch is None or entry is None or all(e.user_id != user_id for e in batch.entries):
+            continue
+        rest = Batch(batch.key, tuple(e for e in batch.entries if e.user_id != user_id))
+        if not rest.entries:
+            await outbox.cancel(row.id, "everyone it welcomed was blacklisted")
+            continue
+        language = chat_language(rt, entry.chat, entry.alliance)
+        text, _ = welcome_text(language, entry.chat, entry.policy, [e.name for e in rest.entries])
+        assert isinstance(waiting, SendMessage)
+        await outbox.replace_waiting(
+            row.id, replace(waiting, text=text, batch=rest), row.not_before
+        )

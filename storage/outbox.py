@@ -2,8 +2,9 @@
 
 `encode`/`decode` turn a `rules.actions` action into a row's kind, chat, priority and payload and
 back; nothing else knows the payload's shape. `OutboxRepository.add` is what services call; the
-claim/finish methods are the executor's. A row moves pending -> sending -> done | failed; a row
-found in `sending` at start was interrupted mid-call and is handed out again.
+claim/finish methods are the executor's. A row moves pending -> sending -> done | failed, or
+pending -> cancelled; a row found in `sending` at start was interrupted mid-call and is handed
+out again.
 """
 
 from __future__ import annotations
@@ -144,6 +145,15 @@ class OutboxRepository(Repository):
             update(Outbox)
             .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
             .values(payload=payload, not_before=not_before)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def cancel(self, row_id: int, reason: str) -> bool:
+        """Drop a row the executor has not taken yet (a welcome to someone since banned)."""
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
+            .values(status="cancelled", last_error=reason, finished_at=utcnow())
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 

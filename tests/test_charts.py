@@ -190,5 +190,5 @@ def test_importing_is_cheap_and_rendering_uses_no_pyplot():
         "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'\n"
     )
     subprocess.run(
-        [sys.executable, "-c", code], check=True, cwd=charts.__file__.rsplit("/bot/", 1)[0]
+        [sys.executable, "-c", code], check=True, cwd=charts.__file__.rsplit("/services/", 1)[0]
     )

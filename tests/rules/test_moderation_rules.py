@@ -95,8 +95,21 @@ def test_welcome_names_shortened():
 
 @pytest.mark.parametrize(
     ("template", "error"),
-    [("Hi {nam}", "unknown placeholder: {nam}"), ("Hi {name", "broken braces"), ("{0}", "unknown")],
-    ids=["typo", "brace", "positional"],
+    [
+        ("Hi {nam}", "unknown placeholder {nam}"),
+        ("Hi {name", "never closed"),
+        ("{0}", "unknown placeholder {0}"),
+        ("{name:{rules}}", "unknown placeholder"),
+        ("{name!x}", "unknown placeholder {name!x}"),
+        ("{count:,}", "unknown placeholder {count:,}"),
+        ("{name:0>20000000}", "unknown placeholder"),
+        ("{name.__class__}", "unknown placeholder"),
+        ("{name[0]}", "unknown placeholder"),
+        ("Hi } there", "without its"),
+        ("x" * 1001, "too long"),
+    ],
+    ids=["typo", "brace", "positional", "nested", "conversion", "format-spec", "huge-width",
+         "attribute", "index", "lone-close", "too-long"],
 )
 def test_welcome_template_errors(template, error):
     with pytest.raises(TemplateError, match=error):
@@ -105,3 +118,21 @@ def test_welcome_template_errors(template, error):
 
 def test_welcome_names_with_braces_are_safe():
     assert render_welcome("Hi {name}", names=["{title}"], title="T", rules="") == "Hi {title}"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ("{{name}} is {name}", "{name} is Ann"),
+        ("{title}: {count} new", "Club: 1 new"),
+        ("}}{{", "}{"),
+    ],
+    ids=["escaped-braces", "title-count", "only-escapes"],
+)
+def test_welcome_safe_renderer_fills_only_placeholders(template, expected):
+    assert render_welcome(template, names=["Ann"], title="Club", rules="r") == expected
+
+
+def test_welcome_never_exceeds_telegrams_limit():
+    text = render_welcome("{rules}{rules}{rules}", names=["A"], title="t", rules="规" * 3500)
+    assert len(text.encode("utf-16-le")) // 2 <= 4096 and text.endswith("…")
