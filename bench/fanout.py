@@ -21,13 +21,13 @@ from typing import Any
 
 from bench._results import save
 from bot import migrate
-from bot.app import build_application, running
+from bot.app import build, running
 from bot.settings import Settings
 from sandbox.model import ADMIN_RIGHTS, Member
 from sandbox.server import SandboxServer
 from sandbox.talk import Talk
 from sandbox.world import World
-from storage.groups import ChatRepository
+from storage.groups import AllianceRepository, ChatRepository
 
 TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"
 
@@ -52,17 +52,17 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
             telegram_api_base_url=server.base_url,
             default_language="en",
         )
-        app = build_application(settings, token=TOKEN)
-        async with running(app):
-            services = app.bot_data
-            async with services.sessions() as session:
+        deployment = await build(settings, token=TOKEN)
+        async with running(deployment):
+            async with deployment.runtime.sessions() as session:
+                alliance = (await AllianceRepository(session).list_all())[0]
                 for chat in chats:
                     await ChatRepository(session).upsert(
                         chat.id,
                         title=chat.title,
                         type="supergroup",
                         status="active",
-                        alliance_id=services.alliance_id,
+                        alliance_id=alliance.id,
                     )
                 await session.commit()
             calls_before = len(world.journal)

@@ -31,6 +31,7 @@ from services.schedules import (
     timezone_of,
 )
 from services.uow import InstallSchedules, TakeMemberCount, UnitOfWork, Wake
+from storage.groups import ChatRepository
 from storage.models import Alliance, Chat, Schedule, utcnow
 from storage.schedule import ScheduleRepository
 
@@ -93,6 +94,7 @@ class Scheduler:
         how many were caught up."""
         self.queue.run_repeating(self._report, interval=60, first=10, name="blacklist-report")
         self.queue.run_repeating(self._refresh, interval=300, first=300, name="detector-refresh")
+        self.queue.run_once(self._list_admins, 5, name="admin-lists")
         caught_up = 0
         async with self.rt.sessions() as session:
             repo = ScheduleRepository(session)
@@ -173,6 +175,17 @@ class Scheduler:
 
     async def _report(self, context: Context) -> None:
         await run_unit(self.rt, self, send_blacklist_reports)
+
+    async def _list_admins(self, context: Context) -> None:
+        """The admin lists of groups never listed (the bot was added before lists were kept):
+        they protect each group's admins in every group of the alliance."""
+        for alliance_id in self.rt.alliances.ids:
+
+            async def work(uow: UnitOfWork, alliance_id: int = alliance_id) -> int:
+                groups = [c.id for c in await ChatRepository(uow.session).list_active(alliance_id)]
+                return await self.rt.authority.refresh(uow, groups, missing_only=True)
+
+            await run_unit(self.rt, self, work)
 
     async def _refresh(self, context: Context) -> None:
         await self.rt.detector.retrain_if_changed(self.rt.sessions)

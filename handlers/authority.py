@@ -51,7 +51,8 @@ async def protected_reason(context: BotContext, user_id: int) -> str | None:
     if user_id == rt.options.bot_id:
         return "bot"
     groups = [g.id for g in await ChatRepository(uow.session).list_active(chat.alliance_id)]
-    await rt.authority.refresh(uow, groups)  # lists older than a day, or never taken
+    # groups whose admins were never listed (lists are kept current by Telegram's reports)
+    await rt.authority.refresh(uow, groups, missing_only=True, limit=20)
     here = await rt.authority.status(uow, chat.id, user_id)
     elsewhere = await rt.authority.admin_elsewhere(uow, chat.alliance_id, user_id, but=chat.id)
     target = Target(

@@ -4,12 +4,13 @@ someone's admin status drops the group's cached admin list at once."""
 
 from __future__ import annotations
 
-from telegram import Update, User
+from telegram import ChatMemberAdministrator, ChatMemberOwner, Update, User
 
 from handlers.context import BotContext
 from rules.decision import Person
 from rules.membership import is_present
 from services.members import Arrival, arrived, left
+from storage.admins import AdminEntry
 from storage.groups import MemberRepository
 
 
@@ -28,7 +29,12 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     old, new = change.old_chat_member, change.new_chat_member
     user = new.user
     if {"administrator", "creator"} & {old.status, new.status}:
-        rt.authority.forget(change.chat.id)
+        entry = None
+        if isinstance(new, ChatMemberOwner):
+            entry = AdminEntry("creator", True)
+        elif isinstance(new, ChatMemberAdministrator):
+            entry = AdminEntry("administrator", new.can_restrict_members)
+        await rt.authority.changed(uow, change.chat.id, user.id, entry)
     was, now = is_present(old.status), is_present(new.status)
     if now and not was:
         link = change.invite_link

@@ -72,6 +72,16 @@ class Authority:
         entry = await self.status(uow, chat_id, user_id)
         return entry is not None and (entry.status == "creator" or entry.can_restrict)
 
+    async def changed(
+        self, uow: UnitOfWork, chat_id: int, user_id: int, entry: AdminEntry | None
+    ) -> None:
+        """Telegram said someone became (or stopped being) an admin of the group."""
+        self._cache.drop(chat_id)
+        repo = AdminRepository(uow.session)
+        _, taken = await repo.of_chat(chat_id)
+        if taken is not None:  # a group never listed stays so, to be listed whole
+            await repo.set(chat_id, user_id, entry, at=utcnow())
+
     async def admin_elsewhere(
         self, uow: UnitOfWork, alliance_id: int, user_id: int, *, but: int | None = None
     ) -> set[int]:
@@ -81,11 +91,23 @@ class Authority:
             found.discard(but)
         return found
 
-    async def refresh(self, uow: UnitOfWork, chat_ids: Sequence[int]) -> int:
-        """Take a new list for the groups whose stored one is missing or a day old (a few at a
-        time); returns how many were read. Groups Telegram cannot answer for keep their list."""
-        fresh = await AdminRepository(uow.session).listed_since(chat_ids, utcnow() - STORED_FRESH)
+    async def refresh(
+        self,
+        uow: UnitOfWork,
+        chat_ids: Sequence[int],
+        *,
+        missing_only: bool = False,
+        limit: int | None = None,
+    ) -> int:
+        """Take a new list for the groups whose stored one is a day old (or, with
+        `missing_only`, was never taken), at most `limit` of them, a few at a time; returns how
+        many were read. Groups Telegram cannot answer for keep their list."""
+        since = None if missing_only else utcnow() - STORED_FRESH
+        fresh = await AdminRepository(uow.session).listed_since(chat_ids, since)
         stale = [c for c in chat_ids if c not in fresh and self._cache.get(c) is None]
+        if limit is not None and len(stale) > limit:
+            log.warning("%d groups have no admin list yet: taking %d now", len(stale), limit)
+            stale = stale[:limit]
         if not stale:
             return 0
         await uow.end_reads()

@@ -77,11 +77,28 @@ class AdminRepository(Repository):
         )
         return set(rows)
 
-    async def listed_since(self, chat_ids: Sequence[int], since: datetime) -> set[int]:
-        """Which of the chats have a list taken at or after `since`."""
-        rows = await self.session.scalars(
-            select(ChatAdmin.chat_id)
-            .where(ChatAdmin.chat_id.in_(list(chat_ids)), ChatAdmin.seen_at >= since)
-            .distinct()
+    async def listed_since(self, chat_ids: Sequence[int], since: datetime | None) -> set[int]:
+        """Which of the chats have a list taken at or after `since` (None: ever)."""
+        query = select(ChatAdmin.chat_id).where(ChatAdmin.chat_id.in_(list(chat_ids)))
+        if since is not None:
+            query = query.where(ChatAdmin.seen_at >= since)
+        return set(await self.session.scalars(query.distinct()))
+
+    async def set(
+        self, chat_id: int, user_id: int, entry: AdminEntry | None, *, at: datetime
+    ) -> None:
+        """One admin changed: listed with `entry`, or no longer an admin (None)."""
+        await self.session.execute(
+            delete(ChatAdmin).where(ChatAdmin.chat_id == chat_id, ChatAdmin.user_id == user_id)
         )
-        return set(rows)
+        if entry is not None:
+            self.session.add(
+                ChatAdmin(
+                    chat_id=chat_id,
+                    user_id=user_id,
+                    status=entry.status,
+                    can_restrict=entry.can_restrict,
+                    seen_at=at,
+                )
+            )
+            await self.session.flush()

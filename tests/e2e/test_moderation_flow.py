@@ -125,7 +125,7 @@ async def test_e2e_owner_undo_button_lifts_and_labels(env):
     await env.say("newbie", g1, AD2)
     await env.wait_for(lambda: env.is_banned("newbie", g1))
     await env.wait_private("olga", "blacklisted")
-    await env.press_private("olga", f"Undo {env.users['newbie'].id}")
+    await env.press_private("olga", f"Undo Newbie (@newbie, {env.users['newbie'].id})")
     await env.wait_for(lambda: not env.is_banned("newbie", g1))
     async with env.session() as s:
         labels = (await s.scalars(select(LabeledMessage.label))).all()
