@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import IO, Any
+from urllib.parse import parse_qsl
 
 from telegram.error import TimedOut
 from telegram.request import BaseRequest, RequestData
@@ -58,8 +59,11 @@ class InProcessRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        name = url.rsplit("/", 1)[-1].split("?", 1)[0]
-        params = _params(request_data) if request_data is not None else {}
+        path, _, query = url.partition("?")
+        name = path.rsplit("/", 1)[-1]
+        params = decode(parse_qsl(query), {})  # parameters in the URL, as the server reads them
+        if request_data is not None:
+            params.update(_params(request_data))
         given = read_timeout is None or isinstance(read_timeout, int | float)
         timeout = read_timeout if given else self._read_timeout
         try:

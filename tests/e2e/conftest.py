@@ -16,12 +16,13 @@ from bot.settings import Settings
 from sandbox import bot_api
 from sandbox.membership import Membership
 from sandbox.model import Chat, Message, User
-from sandbox.server import SandboxServer
+from sandbox.inprocess import InProcessRequest
 from sandbox.talk import Talk
 from sandbox.world import World, settle, wait_for
 from storage.models import Chat as ChatRow
 
 TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"
+IN_PROCESS = "http://sandbox.invalid/bot"  # never dialled: the request object answers in-process
 FAST = {"welcome_batch_seconds": 1.5}
 
 
@@ -135,39 +136,47 @@ async def start_env(db_url: str, *, groups: int = 3, policy: dict | None = None)
     chats = {}
     for n in range(1, groups + 1):
         chats[f"g{n}"] = world.add_group(f"g{n}", f"Club {n}", owner=olga, admins=(adam,))
-    server = SandboxServer(world)
-    base_url = await server.start()
     settings = Settings(
         _env_file=None,
         database_url=db_url,
         owner_ids=world.owner_ids,
-        telegram_api_base_url=base_url,
+        telegram_api_base_url=IN_PROCESS,
         default_language="en",
     )
-    app = await build(settings, token=TOKEN, report_delay=0.5, retrain_delay=0.5)
-    return world, server, app, chats, {"olga": olga, "adam": adam}
+    app = await start_bot(world, settings)
+    return world, app, chats, {"olga": olga, "adam": adam}
+
+
+async def start_bot(world: World, settings: Settings) -> Deployment:
+    """The real bot, talking to the world's Bot API in this process (no sockets)."""
+    request = InProcessRequest(world)
+    return await build(
+        settings,
+        token=TOKEN,
+        request=request,
+        updates_request=request,
+        report_delay=0.5,
+        retrain_delay=0.5,
+    )
 
 
 @pytest.fixture
 async def env(app_db_url):
-    world, server, app, chats, users = await start_env(app_db_url)
-    try:
-        async with running(app):
-            for chat in chats.values():
-                Membership(world).add_bot(chat, by=users["olga"])
-            await wait_for(
-                lambda: len(world.calls("sendMessage")) >= len(chats),
-                timeout=20,
-                what="the bot to greet its groups",
-            )
-            async with app.runtime.sessions() as session:
-                await session.execute(update(ChatRow).values(policy=FAST))
-                await session.commit()
-            app.runtime.state.chats.clear()
-            await settle(world)
-            yield Env(world, app, users, chats)
-    finally:
-        await server.stop()
+    world, app, chats, users = await start_env(app_db_url)
+    async with running(app):
+        for chat in chats.values():
+            Membership(world).add_bot(chat, by=users["olga"])
+        await wait_for(
+            lambda: len(world.calls("sendMessage")) >= len(chats),
+            timeout=20,
+            what="the bot to greet its groups",
+        )
+        async with app.runtime.sessions() as session:
+            await session.execute(update(ChatRow).values(policy=FAST))
+            await session.commit()
+        app.runtime.state.chats.clear()
+        await settle(world)
+        yield Env(world, app, users, chats)
 
 
-__all__ = ["Env", "bot_api", "start_env"]
+__all__ = ["Env", "bot_api", "start_bot", "start_env"]

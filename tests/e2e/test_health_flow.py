@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from bot.app import build, running
+from bot.app import running
 from sandbox.world import settle, wait_for
 from storage.models import Activity, Schedule, utcnow
-from tests.e2e.conftest import TOKEN
+from tests.e2e.conftest import start_bot
 
 DAY = 86_400
 
@@ -144,7 +144,7 @@ async def test_restart_after_a_missed_due_time_still_sends_the_digest(env):
     assert not [m for m in env.world.private_messages_to("olga") if "Daily digest" in m.text]
 
     await env.app.poller.stop()  # the running bot stops; a new one starts on the same database
-    second = await build(settings, token=TOKEN)
+    second = await start_bot(env.world, settings)
     async with running(second):
         await env.wait_private("olga", "Daily digest", timeout=30)
         async with second.runtime.sessions() as session:
