@@ -180,8 +180,11 @@ def blacklist(
     added_as: str,
     already: bool,
     warning: WarnPolicy | None = None,
+    recent: Sequence[tuple[int, int]] = (),
 ) -> Decision:
-    """Blacklist across the alliance: remove the message, keep the entry, ban in every group.
+    """Blacklist across the alliance: remove the message, keep the entry, ban in every group,
+    and remove the account's `recent` (chat, message) posts in the alliance's groups (a ban
+    does not take a supergroup member's messages away).
 
     A ban where the account is (or where it offended) is urgent; elsewhere it only keeps the
     account out and waits behind what members are waiting for. With `warning`, the warning that
@@ -198,6 +201,12 @@ def blacklist(
             steps=offence.removal(),
         )
     steps: list[Step] = [*offence.removal()]
+    alliance_groups = {g.chat_id for g in groups}
+    seen = {(offence.chat_id, offence.message_id)}
+    for chat_id, message_id in recent:
+        if chat_id in alliance_groups and (chat_id, message_id) not in seen:
+            seen.add((chat_id, message_id))
+            steps.append(DeleteMessage(chat_id=chat_id, message_id=message_id))
     if warning is not None:
         steps.append(_warning_record(offence, alliance_id, warning))
     steps.append(

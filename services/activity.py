@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -28,6 +28,8 @@ from storage.inbox import InboxRepository
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+
+RECENT_PER_AUTHOR = 50
 
 
 @dataclass
@@ -72,6 +74,8 @@ class ActivityBuffer:
         self.recent_messages = recent_messages
         # (chat, message) -> [author, reactions counted so far]
         self._authors: OrderedDict[tuple[int, int], list[int]] = OrderedDict()
+        # author -> their latest (chat, message) ids, to remove them should they be blacklisted
+        self._by_author: dict[int, deque[tuple[int, int]]] = {}
         self._pending = _Pending()
         # user id -> (username, first name, last name) last noted, to skip unchanged upserts
         self._seen: dict[int, tuple[str | None, str, str | None]] = {}
@@ -113,6 +117,12 @@ class ActivityBuffer:
             self._authors[(chat_id, message_id)] = [user_id, 0]
             if len(self._authors) > self.recent_messages:
                 self._authors.popitem(last=False)
+            mine = self._by_author.get(user_id)
+            if mine is None:
+                if len(self._by_author) > self.recent_messages:
+                    self._by_author.clear()
+                mine = self._by_author[user_id] = deque(maxlen=RECENT_PER_AUTHOR)
+            mine.append((chat_id, message_id))
         self._maybe_flush()
 
     def note_reactions(
@@ -140,6 +150,11 @@ class ActivityBuffer:
                 chat_id, self.local_day(at, tz), entry[0]
             ).reactions_received += gained
             self._maybe_flush()
+
+    def recent_messages_of(self, user_id: int) -> list[tuple[int, int]]:
+        """The (chat, message) ids of the user's latest messages this process saw (those that
+        stayed: ads already removed are not among them)."""
+        return list(self._by_author.get(user_id, ()))
 
     def note_user(self, user: SeenUser) -> None:
         """An account seen; written only when its name changed since it was last noted."""

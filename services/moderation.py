@@ -110,6 +110,7 @@ async def blacklist(
         added_as=added_as,
         already=existing is not None,
         warning=warning,
+        recent=rt.activity.recent_messages_of(user_id),
     )
     applied = await apply(uow, rt, decision)
     if applied.new_entry:
