@@ -57,6 +57,12 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     def runtime(self) -> Runtime:
         return self.app.runtime
 
+    def fail(self) -> None:
+        """The update's handling failed: its unit of work is rolled back (see handlers.errors)."""
+        if self._unit is not None:
+            self._unit.failed = True
+            self._unit.error = self.error
+
     @property
     def uow(self) -> UnitOfWork:
         if self._unit is None:

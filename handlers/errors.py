@@ -9,8 +9,5 @@ from handlers.context import BotContext
 
 
 async def on_error(update: object, context: BotContext) -> None:
-    unit = context._unit
-    if unit is not None:
-        unit.failed = True
-        unit.error = context.error
+    context.fail()
     raise ApplicationHandlerStop
