@@ -12,7 +12,9 @@ is tried again, then set aside (kept with its error, logged once, counted in the
 and the chat's later updates flow on. Waiting for Telegram (an admin list it cannot give now)
 is not a failure: the update is tried again for a while before it is set aside.
 
-The inbox can later be a Redis stream read by several workers: this module is its one reader.
+The inbox can later be a Redis stream sharded by chat, read by several workers: this module is
+its one reader, handlers never see where an update came from, and the mark that an update was
+handled (`InboxRepository.claim`, an upsert) is written with the update's effects either way.
 """
 
 from __future__ import annotations

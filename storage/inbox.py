@@ -89,12 +89,26 @@ class InboxRepository(Repository):
         return int(count or 0)
 
     async def claim(self, update_id: int, *, at: datetime) -> bool:
-        """Mark the update handled; False when it already was (the caller rolls back)."""
-        result = await self.session.execute(
-            update(Inbox)
-            .where(Inbox.update_id == update_id, Inbox.status == "pending")
-            .values(status="done", finished_at=at)
+        """Mark the update handled; False when it already was (the caller rolls back).
+
+        An upsert, so that it also serves workers that read updates from elsewhere (a Redis
+        stream): for them the row is written here, with the update's effects, for the first time.
+        """
+        table = table_of(Inbox)
+        stmt = upsert(self.session, table).values(
+            update_id=update_id,
+            payload={},
+            status="done",
+            attempts=0,
+            received_at=at,
+            finished_at=at,
         )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["update_id"],
+            set_={"status": "done", "finished_at": at},
+            where=table.c.status == "pending",
+        )
+        result = await self.session.execute(stmt)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def finish_many(self, update_ids: Sequence[int], *, at: datetime) -> None:
