@@ -21,7 +21,11 @@ ALLOWED = {
     "sandbox": {"sandbox"},
     "migrations": {"storage", "migrations"},
 }
-LIBRARIES_BANNED = {"rules": NO_IO, "storage": {"telegram", "aiohttp"}, "services": {"telegram", "aiohttp"}}
+LIBRARIES_BANNED = {
+    "rules": NO_IO,
+    "storage": {"telegram", "aiohttp"},
+    "services": {"telegram", "aiohttp"},
+}
 LAZY_SANDBOX = {"bot/sandbox_cli.py"}
 
 
@@ -95,7 +99,7 @@ def test_architecture_no_import_cycles():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(" -> ".join([*trail[trail.index(nxt):], nxt]))
+                cycles.append(" -> ".join([*trail[trail.index(nxt) :], nxt]))
             elif nxt not in state:
                 visit(nxt, [*trail, nxt])
         state[node] = 2

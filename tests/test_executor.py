@@ -30,15 +30,19 @@ async def env(databases):
     engine = create_engine(url)
     sessions = create_session_factory(engine)
     bot, request = await scripted_bot()
-    executor = Executor(bot, sessions, SendLimiter(per_second=500, per_chat_per_minute=1000),
-                        backoff_base=0.05)
+    executor = Executor(
+        bot, sessions, SendLimiter(per_second=500, per_chat_per_minute=1000), backoff_base=0.05
+    )
     yield sessions, executor, request
     await engine.dispose()
 
 
 async def queue(sessions, *actions, not_before=None, after=None):
     async with sessions() as s:
-        ids = [(await OutboxRepository(s).add(a, not_before=not_before, after=after)).id for a in actions]
+        ids = [
+            (await OutboxRepository(s).add(a, not_before=not_before, after=after)).id
+            for a in actions
+        ]
         await s.commit()
     return ids
 
@@ -56,7 +60,10 @@ async def test_executor_keeps_order_within_a_chat(env):
     sessions, executor, request = env
     await queue(sessions, *[say(A if i % 2 else B, f"m{i}") for i in range(10)])
     await executor.drain(timeout=20)
-    texts = {chat: [p["text"] for p in request.made("sendMessage") if p["chat_id"] == chat] for chat in (A, B)}
+    texts = {
+        chat: [p["text"] for p in request.made("sendMessage") if p["chat_id"] == chat]
+        for chat in (A, B)
+    }
     assert texts[A] == ["m1", "m3", "m5", "m7", "m9"] and texts[B] == ["m0", "m2", "m4", "m6", "m8"]
     assert await statuses(sessions) == {"done": 10}
 
@@ -69,7 +76,9 @@ async def test_executor_one_chats_paced_backlog_does_not_hold_another_chat(env):
     executor.start()
     try:
         for _ in range(200):
-            if [p for p in request.made("sendMessage") if p["chat_id"] == B] and request.made("deleteMessage"):
+            if [p for p in request.made("sendMessage") if p["chat_id"] == B] and request.made(
+                "deleteMessage"
+            ):
                 break
             await asyncio.sleep(0.02)
         assert [p["text"] for p in request.made("sendMessage") if p["chat_id"] == B] == ["answer"]
@@ -84,7 +93,11 @@ async def test_executor_removals_go_first_and_together(env):
     await queue(sessions, *[say(A, f"note {i}") for i in range(3)])
     await queue(sessions, *[DeleteMessage(chat_id=A, message_id=100 + i) for i in range(150)])
     await executor.drain(timeout=20)
-    methods = [name for name, _, _ in request.calls if name in ("sendMessage", "deleteMessages", "deleteMessage")]
+    methods = [
+        name
+        for name, _, _ in request.calls
+        if name in ("sendMessage", "deleteMessages", "deleteMessage")
+    ]
     batches = [p["message_ids"] for p in request.made("deleteMessages")]
     assert sorted(i for b in batches for i in b) == list(range(100, 250))
     assert max(len(b) for b in batches) == 100 and len(batches) == 2
@@ -94,11 +107,17 @@ async def test_executor_removals_go_first_and_together(env):
 
 async def test_executor_shares_the_rate_by_priority(env):
     sessions, executor, request = env
-    background = [BanMember(chat_id=-3000 - i, user_id=7, priority=Priority.BACKGROUND) for i in range(40)]
+    background = [
+        BanMember(chat_id=-3000 - i, user_id=7, priority=Priority.BACKGROUND) for i in range(40)
+    ]
     await queue(sessions, *background)
     await queue(sessions, say(B, "what people wait for"))
     await executor.drain(timeout=20)
-    order = [(name, p.get("chat_id")) for name, p, _ in request.calls if name in ("banChatMember", "sendMessage")]
+    order = [
+        (name, p.get("chat_id"))
+        for name, p, _ in request.calls
+        if name in ("banChatMember", "sendMessage")
+    ]
     assert order.index(("sendMessage", B)) < 5  # not behind 40 preventive bans
 
 
@@ -126,8 +145,11 @@ async def test_executor_retries_server_errors_then_succeeds(env):
 async def test_executor_keeps_a_ban_before_its_lift_across_priorities(env):
     sessions, executor, request = env
     request.fail("banChatMember", 502, "Bad Gateway")  # the ban is retried: the lift waits
-    await queue(sessions, BanMember(chat_id=A, user_id=7, priority=Priority.BACKGROUND),
-                UnbanMember(chat_id=A, user_id=7, priority=Priority.URGENT))
+    await queue(
+        sessions,
+        BanMember(chat_id=A, user_id=7, priority=Priority.BACKGROUND),
+        UnbanMember(chat_id=A, user_id=7, priority=Priority.URGENT),
+    )
     await executor.drain(timeout=20)
     order = [name for name, _, _ in request.calls if name in ("banChatMember", "unbanChatMember")]
     assert order == ["banChatMember", "banChatMember", "unbanChatMember"]
@@ -135,8 +157,14 @@ async def test_executor_keeps_a_ban_before_its_lift_across_priorities(env):
 
 async def test_executor_records_permanent_failure_once(env):
     sessions, executor, request = env
-    request.fail("restrictChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member")
-    (row_id,) = await queue(sessions, RestrictMember(chat_id=A, user_id=7, permissions=(("can_send_messages", False),)))
+    request.fail(
+        "restrictChatMember",
+        400,
+        "Bad Request: not enough rights to restrict/unrestrict chat member",
+    )
+    (row_id,) = await queue(
+        sessions, RestrictMember(chat_id=A, user_id=7, permissions=(("can_send_messages", False),))
+    )
     await executor.drain(timeout=20)
     assert len(request.made("restrictChatMember")) == 1
     async with sessions() as s:
@@ -146,7 +174,9 @@ async def test_executor_records_permanent_failure_once(env):
 
 async def test_executor_answer_reports_the_failure_of_the_call_it_follows(env):
     sessions, executor, request = env
-    request.fail("banChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member")
+    request.fail(
+        "banChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member"
+    )
     (ban,) = await queue(sessions, BanMember(chat_id=A, user_id=7))
     await queue(sessions, say(A, "7 is banned.", failure_text="I could not ban 7."), after=ban)
     (ok,) = await queue(sessions, BanMember(chat_id=B, user_id=8))
@@ -188,14 +218,26 @@ async def test_executor_fails_a_malformed_row_without_retrying(env):
     await executor.drain(timeout=10)
     async with sessions() as s:
         row = await OutboxRepository(s).get(row_id)
-    assert row.status == "failed" and "malformed" in row.last_error and request.made("sendMessage") == []
+    assert (
+        row.status == "failed"
+        and "malformed" in row.last_error
+        and request.made("sendMessage") == []
+    )
 
 
 async def test_executor_follows_migrated_group(env):
     sessions, executor, request = env
-    request.answers["sendMessage"].append((400, {
-        "ok": False, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat",
-        "parameters": {"migrate_to_chat_id": -100777}}))
+    request.answers["sendMessage"].append(
+        (
+            400,
+            {
+                "ok": False,
+                "error_code": 400,
+                "description": "Bad Request: group chat was upgraded to a supergroup chat",
+                "parameters": {"migrate_to_chat_id": -100777},
+            },
+        )
+    )
     await queue(sessions, say(-77, "hi"), say(-77, "again"))
     await executor.drain(timeout=20)
     sent = [(p["chat_id"], p["text"]) for p in request.made("sendMessage")]

@@ -50,9 +50,7 @@ def upgrade() -> None:
         batch_op.create_index("ix_chat_admin_user_id", ["user_id"], unique=False)
 
     with op.batch_alter_table("outbox", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("priority", sa.Integer(), server_default="1", nullable=False)
-        )
+        batch_op.add_column(sa.Column("priority", sa.Integer(), server_default="1", nullable=False))
         batch_op.add_column(sa.Column("coalesce_key", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("after_id", sa.BigInteger(), nullable=True))
         batch_op.create_index(

@@ -34,7 +34,11 @@ async def _alliance_with_many_groups(session):
         )
         for uid in range(20):
             await MemberRepository(session).record_join(
-                gid, uid + 1, at=datetime(2026, 10, 1, tzinfo=UTC), invited_by=None, invite_link=None
+                gid,
+                uid + 1,
+                at=datetime(2026, 10, 1, tzinfo=UTC),
+                invited_by=None,
+                invite_link=None,
             )
         # group n: n % 12 of its 20 members speak every day (0 % .. 55 %)
         days += [

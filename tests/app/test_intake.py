@@ -43,7 +43,10 @@ async def _groups(d):
         alliance = (await AllianceRepository(session).list_all())[0]
         for chat_id in (A, B):
             await ChatRepository(session).upsert(
-                chat_id, title=f"Group {chat_id}", type="supergroup", status="active",
+                chat_id,
+                title=f"Group {chat_id}",
+                type="supergroup",
+                status="active",
                 alliance_id=alliance.id,
             )
         await session.commit()
@@ -51,7 +54,12 @@ async def _groups(d):
 
 def test_order_key_reads_the_chat_without_parsing():
     assert order_key(message(1, A, "x")) == A
-    assert order_key({"update_id": 2, "callback_query": {"from": {"id": 7}, "message": {"chat": {"id": B}}}}) == B
+    assert (
+        order_key(
+            {"update_id": 2, "callback_query": {"from": {"id": 7}, "message": {"chat": {"id": B}}}}
+        )
+        == B
+    )
     assert order_key({"update_id": 3, "callback_query": {"from": {"id": 7}}}) == 7
     assert order_key({"update_id": 4, "message": {"chat": "nonsense"}}) is None
     assert order_key({"update_id": 5}) is None

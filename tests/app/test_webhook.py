@@ -22,8 +22,11 @@ def free_port():
 
 def webhook_settings(db_url, port):
     return Settings(
-        _env_file=None, database_url=db_url, owner_ids=[1],
-        webhook_url=f"http://127.0.0.1:{port}/hook", webhook_secret="s3cret-token",
+        _env_file=None,
+        database_url=db_url,
+        owner_ids=[1],
+        webhook_url=f"http://127.0.0.1:{port}/hook",
+        webhook_secret="s3cret-token",
         webhook_listen=f"127.0.0.1:{port}",
     )
 
@@ -32,7 +35,9 @@ def start_update(update_id, user_id=42):
     return {
         "update_id": update_id,
         "message": {
-            "message_id": 1, "date": 1700000000, "text": "/start",
+            "message_id": 1,
+            "date": 1700000000,
+            "text": "/start",
             "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
             "chat": {"id": user_id, "type": "private", "first_name": "Ann"},
             "from": {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": "en"},
@@ -47,17 +52,34 @@ async def test_webhook_checks_secret_and_processes_updates(app_db_url):
     app = await build(settings, token=TOKEN, request=request, updates_request=request)
     async with running(app):
         (hook,) = request.made("setWebhook")
-        assert hook["url"] == f"http://127.0.0.1:{port}/hook" and hook["secret_token"] == "s3cret-token"
+        assert (
+            hook["url"] == f"http://127.0.0.1:{port}/hook"
+            and hook["secret_token"] == "s3cret-token"
+        )
         assert "chat_member" in hook["allowed_updates"]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             missing = await client.post("/hook", json=start_update(1))
-            wrong = await client.post("/hook", json=start_update(2),
-                                      headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-tokeN"})
-            good = await client.post("/hook", json=start_update(3),
-                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
-            junk = await client.post("/hook", content=b"{not json",
-                                     headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
-        assert (missing.status_code, wrong.status_code, good.status_code, junk.status_code) == (403, 403, 200, 400)
+            wrong = await client.post(
+                "/hook",
+                json=start_update(2),
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-tokeN"},
+            )
+            good = await client.post(
+                "/hook",
+                json=start_update(3),
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+            )
+            junk = await client.post(
+                "/hook",
+                content=b"{not json",
+                headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+            )
+        assert (missing.status_code, wrong.status_code, good.status_code, junk.status_code) == (
+            403,
+            403,
+            200,
+            400,
+        )
         for _ in range(200):
             if request.made("sendMessage"):
                 break
@@ -68,8 +90,9 @@ async def test_webhook_checks_secret_and_processes_updates(app_db_url):
 
 async def _post(port, update):
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        reply = await client.post("/hook", json=update,
-                                  headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+        reply = await client.post(
+            "/hook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+        )
         assert reply.status_code == 200
 
 
@@ -106,13 +129,25 @@ async def test_webhook_answers_400_to_anything_but_an_update_object(app_db_url, 
     request = ScriptedRequest()
     app = await build(settings, token=TOKEN, request=request, updates_request=request)
     deep = b"[" * 100_000 + b"]" * 100_000
-    bodies = [b"[1, 2]", b"null", b"42", b'"text"', deep, b'{"update_id": "7"}', b"{}",
-              b'{"update_id": true}', b"\xff\xfe"]
+    bodies = [
+        b"[1, 2]",
+        b"null",
+        b"42",
+        b'"text"',
+        deep,
+        b'{"update_id": "7"}',
+        b"{}",
+        b'{"update_id": true}',
+        b"\xff\xfe",
+    ]
     async with running(app):
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             replies = [
-                await client.post("/hook", content=body,
-                                  headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+                await client.post(
+                    "/hook",
+                    content=body,
+                    headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"},
+                )
                 for body in bodies
             ]
         async with app.runtime.sessions() as session:

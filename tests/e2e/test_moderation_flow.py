@@ -147,7 +147,9 @@ async def test_e2e_shadow_mode_acts_on_nothing(env):
         actions = {log.action for log in logs}
         assert "would_warn" in actions and "warn" not in actions and "blacklist" not in actions
         would = [log for log in logs if log.action == "would_warn"]
-        assert all(any(w.startswith("delete_message") for w in log.details["would"]) for log in would)
+        assert all(
+            any(w.startswith("delete_message") for w in log.details["would"]) for log in would
+        )
         assert await s.scalar(select(func.count()).select_from(Warning)) == 0
         assert await s.scalar(select(func.count()).select_from(BlacklistEntry)) == 0
 

@@ -17,9 +17,22 @@ from rules.welcome import TemplateError, check_template, join_names, render_welc
 
 @pytest.mark.parametrize(
     ("warnings", "limit", "step"),
-    [(1, 2, Ladder.WARN), (2, 2, Ladder.BLACKLIST), (3, 2, Ladder.BLACKLIST), (1, 1, Ladder.BLACKLIST),
-     (4, 5, Ladder.WARN), (1, 0, Ladder.BLACKLIST)],
-    ids=["first-of-two", "second-of-two", "past-limit", "limit-one", "under-five", "limit-zero-is-one"],
+    [
+        (1, 2, Ladder.WARN),
+        (2, 2, Ladder.BLACKLIST),
+        (3, 2, Ladder.BLACKLIST),
+        (1, 1, Ladder.BLACKLIST),
+        (4, 5, Ladder.WARN),
+        (1, 0, Ladder.BLACKLIST),
+    ],
+    ids=[
+        "first-of-two",
+        "second-of-two",
+        "past-limit",
+        "limit-one",
+        "under-five",
+        "limit-zero-is-one",
+    ],
 )
 def test_next_step_ladder(warnings, limit, step):
     assert next_step(warnings, limit) is step
@@ -59,23 +72,58 @@ def test_inviter_consequence(strikes, limit, policy, action):
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("10m", 600), ("2h", 7200), ("3d", 259200), ("1w", 604800), ("5s", 30), ("45s", 45),
-     ("999d", MAX_RESTRICT_SECONDS), (" 2H ", 7200), ("10", None), ("m10", None), ("abc", None),
-     ("-5m", None), ("", None)],
-    ids=["minutes", "hours", "days", "week", "clamped-low", "seconds", "clamped-high", "spaces-upper",
-         "no-unit", "unit-first", "word", "negative", "empty"],
+    [
+        ("10m", 600),
+        ("2h", 7200),
+        ("3d", 259200),
+        ("1w", 604800),
+        ("5s", 30),
+        ("45s", 45),
+        ("999d", MAX_RESTRICT_SECONDS),
+        (" 2H ", 7200),
+        ("10", None),
+        ("m10", None),
+        ("abc", None),
+        ("-5m", None),
+        ("", None),
+    ],
+    ids=[
+        "minutes",
+        "hours",
+        "days",
+        "week",
+        "clamped-low",
+        "seconds",
+        "clamped-high",
+        "spaces-upper",
+        "no-unit",
+        "unit-first",
+        "word",
+        "negative",
+        "empty",
+    ],
 )
 def test_parse_duration(text, seconds):
     assert parse_duration(text) == seconds
 
 
 def test_format_duration():
-    assert [format_duration(s) for s in (600, 7200, 86400, 45, 90)] == ["10m", "2h", "1d", "45s", "90s"]
+    assert [format_duration(s) for s in (600, 7200, 86400, 45, 90)] == [
+        "10m",
+        "2h",
+        "1d",
+        "45s",
+        "90s",
+    ]
 
 
 @pytest.mark.parametrize(
     ("adder", "policy", "expected"),
-    [(1, "leave", Admission.JOIN), (2, "leave", Admission.LEAVE), (2, "approve", Admission.AWAIT_APPROVAL)],
+    [
+        (1, "leave", Admission.JOIN),
+        (2, "leave", Admission.LEAVE),
+        (2, "approve", Admission.AWAIT_APPROVAL),
+    ],
     ids=["owner", "stranger-leave", "stranger-approve"],
 )
 def test_admission(adder, policy, expected):
@@ -84,7 +132,10 @@ def test_admission(adder, policy, expected):
 
 def test_welcome_renders_wave():
     text = render_welcome(
-        "欢迎 {name} 加入 {title}！\n{rules}", names=["小明", "Alice"], title="广州车友会", rules="1. 禁止广告"
+        "欢迎 {name} 加入 {title}！\n{rules}",
+        names=["小明", "Alice"],
+        title="广州车友会",
+        rules="1. 禁止广告",
     )
     assert text == "欢迎 小明, Alice 加入 广州车友会！\n1. 禁止广告"
 
@@ -108,8 +159,19 @@ def test_welcome_names_shortened():
         ("Hi } there", "without its"),
         ("x" * 1001, "too long"),
     ],
-    ids=["typo", "brace", "positional", "nested", "conversion", "format-spec", "huge-width",
-         "attribute", "index", "lone-close", "too-long"],
+    ids=[
+        "typo",
+        "brace",
+        "positional",
+        "nested",
+        "conversion",
+        "format-spec",
+        "huge-width",
+        "attribute",
+        "index",
+        "lone-close",
+        "too-long",
+    ],
 )
 def test_welcome_template_errors(template, error):
     with pytest.raises(TemplateError, match=error):

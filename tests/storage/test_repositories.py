@@ -39,14 +39,18 @@ async def sessions(db_url):
 async def _alliance_with_groups(session, *group_ids):
     alliance = await AllianceRepository(session).get_default([BIG], timezone="UTC", language="en")
     for gid in group_ids:
-        await ChatRepository(session).upsert(gid, title=f"g{gid}", status="active", alliance_id=alliance.id)
+        await ChatRepository(session).upsert(
+            gid, title=f"g{gid}", status="active", alliance_id=alliance.id
+        )
     return alliance
 
 
 async def test_repositories_alliance_and_chats_roundtrip(sessions):
     async with sessions() as s:
         alliance = await _alliance_with_groups(s, GROUP, GROUP - 1)
-        await ChatRepository(s).upsert(GROUP - 2, title="gone", status="left", alliance_id=alliance.id)
+        await ChatRepository(s).upsert(
+            GROUP - 2, title="gone", status="left", alliance_id=alliance.id
+        )
         await s.commit()
     async with sessions() as s:
         again = await AllianceRepository(s).get_default([BIG], timezone="UTC", language="en")
@@ -87,12 +91,15 @@ async def test_repositories_member_join_is_recorded_once(sessions):
         members = MemberRepository(s)
         assert await members.record_join(GROUP, BIG, at=NOW, invited_by=BIG + 1, invite_link=None)
         # the second report of the same join (service message after chat_member) is not new
-        assert not await members.record_join(GROUP, BIG, at=NOW + timedelta(seconds=1),
-                                             invited_by=None, invite_link="club-link")
+        assert not await members.record_join(
+            GROUP, BIG, at=NOW + timedelta(seconds=1), invited_by=None, invite_link="club-link"
+        )
         row = await members.get(GROUP, BIG)
         assert row.invited_by == BIG + 1 and row.invite_link == "club-link"
         await members.record_leave(GROUP, BIG, at=NOW, status="left")
-        assert await members.record_join(GROUP, BIG, at=NOW + timedelta(minutes=5), invited_by=None, invite_link=None)
+        assert await members.record_join(
+            GROUP, BIG, at=NOW + timedelta(minutes=5), invited_by=None, invite_link=None
+        )
         await s.commit()
 
 
@@ -125,10 +132,14 @@ async def test_repositories_outbox_lifecycle(sessions):
         second = await outbox.add(DeleteMessage(chat_id=GROUP, message_id=5), not_before=NOW)
         later = await outbox.add(SendMessage(chat_id=GROUP, text="b"), after=first.id)
         assert [(r.id, r.lane, r.after_id) for r in await outbox.unfinished()] == [
-            (first.id, "message", None), (second.id, "delete", None), (later.id, "message", first.id)]
+            (first.id, "message", None),
+            (second.id, "delete", None),
+            (later.id, "message", first.id),
+        ]
         (claimed,) = await outbox.claim([first.id])
-        assert claimed.attempts == 1 and decode(claimed.kind, claimed.chat_id, claimed.priority,
-                                                 claimed.payload) == SendMessage(chat_id=GROUP, text="a")
+        assert claimed.attempts == 1 and decode(
+            claimed.kind, claimed.chat_id, claimed.priority, claimed.payload
+        ) == SendMessage(chat_id=GROUP, text="a")
         await outbox.reschedule([first.id], not_before=NOW + timedelta(seconds=30), error="429")
         await outbox.reschedule([second.id], not_before=NOW, error="not taken: left pending")
         await outbox.mark_done([second.id], {"message_id": 9}, at=NOW)
@@ -136,7 +147,10 @@ async def test_repositories_outbox_lifecycle(sessions):
         assert await outbox.claim([second.id]) == []  # finished rows are never handed out again
         await s.commit()
         assert await outbox.count_by_status() == {"pending": 1, "done": 1, "failed": 1}
-        assert await outbox.statuses([first.id, later.id]) == {first.id: "pending", later.id: "failed"}
+        assert await outbox.statuses([first.id, later.id]) == {
+            first.id: "pending",
+            later.id: "failed",
+        }
 
 
 def test_outbox_codec_refuses_unknown_kinds_and_malformed_payloads():
@@ -150,11 +164,15 @@ async def test_repositories_gathering_message_changes_only_while_waiting(session
     async with sessions() as s:
         outbox = OutboxRepository(s)
         one = Batch("welcome", (BatchEntry(1, "Ann"),))
-        row = await outbox.add(SendMessage(chat_id=GROUP, text="hi Ann", batch=one),
-                               not_before=NOW + timedelta(seconds=3))
+        row = await outbox.add(
+            SendMessage(chat_id=GROUP, text="hi Ann", batch=one),
+            not_before=NOW + timedelta(seconds=3),
+        )
         found = await outbox.latest_coalescing(GROUP, "welcome")
         assert found.id == row.id and found.coalesce_key == "welcome"
-        both = SendMessage(chat_id=GROUP, text="hi Ann, Bob", batch=one.merged(BatchEntry(2, "Bob")))
+        both = SendMessage(
+            chat_id=GROUP, text="hi Ann, Bob", batch=one.merged(BatchEntry(2, "Bob"))
+        )
         assert await outbox.replace_waiting(row.id, both, NOW + timedelta(seconds=3))
         await outbox.claim([row.id])
         assert not await outbox.replace_waiting(row.id, both, NOW)  # taken: too late to change
@@ -169,8 +187,16 @@ async def test_repositories_warnings_expire_and_revoke(sessions):
         warnings = WarningRepository(s)
         for days_ago in (40, 2, 1):
             at = NOW - timedelta(days=days_ago)
-            await warnings.add(alliance_id=alliance.id, chat_id=GROUP, user_id=BIG, actor_id=None,
-                               reason="ad", evidence={}, at=at, expires_at=at + timedelta(days=30))
+            await warnings.add(
+                alliance_id=alliance.id,
+                chat_id=GROUP,
+                user_id=BIG,
+                actor_id=None,
+                reason="ad",
+                evidence={},
+                at=at,
+                expires_at=at + timedelta(days=30),
+            )
         assert await warnings.count_active(alliance.id, BIG, now=NOW) == 2
         latest = await warnings.revoke_latest(alliance.id, BIG, by=1, now=NOW)
         assert latest.created_at == NOW - timedelta(days=1)
@@ -183,17 +209,44 @@ async def test_repositories_blacklist_add_revoke_report(sessions):
     async with sessions() as s:
         alliance = await _alliance_with_groups(s, GROUP)
         repo = BlacklistRepository(s)
-        entry, new = await repo.add(alliance_id=alliance.id, user_id=BIG, reason="ads", evidence={"text": "加V"},
-                                    added_by=None, source_chat_id=GROUP, at=NOW)
-        assert new and (await repo.add(alliance_id=alliance.id, user_id=BIG, reason="again", evidence={},
-                                       added_by=1, source_chat_id=GROUP, at=NOW))[1] is False
+        entry, new = await repo.add(
+            alliance_id=alliance.id,
+            user_id=BIG,
+            reason="ads",
+            evidence={"text": "加V"},
+            added_by=None,
+            source_chat_id=GROUP,
+            at=NOW,
+        )
+        assert (
+            new
+            and (
+                await repo.add(
+                    alliance_id=alliance.id,
+                    user_id=BIG,
+                    reason="again",
+                    evidence={},
+                    added_by=1,
+                    source_chat_id=GROUP,
+                    at=NOW,
+                )
+            )[1]
+            is False
+        )
         assert [e.user_id for e in await repo.take_unreported(alliance.id, at=NOW)] == [BIG]
         assert await repo.take_unreported(alliance.id, at=NOW) == []
         assert await repo.count_active(alliance.id) == 1
         assert (await repo.revoke(alliance.id, BIG, by=1, at=NOW)).revoked_by == 1
         assert await repo.get_active(alliance.id, BIG) is None
-        _, new = await repo.add(alliance_id=alliance.id, user_id=BIG, reason="back", evidence={},
-                                added_by=1, source_chat_id=None, at=NOW)
+        _, new = await repo.add(
+            alliance_id=alliance.id,
+            user_id=BIG,
+            reason="back",
+            evidence={},
+            added_by=1,
+            source_chat_id=None,
+            at=NOW,
+        )
         assert new
         await s.commit()
 
@@ -206,9 +259,24 @@ async def test_repositories_inviter_strikes_once_per_invitee(sessions):
             await members.record_join(GROUP, invitee, at=NOW, invited_by=BIG, invite_link=None)
         strikes = StrikeRepository(s)
         assert (await strikes.inviter_of([GROUP], BIG + 1)).invited_by == BIG
-        assert await strikes.add(inviter_id=BIG, invitee_id=BIG + 1, chat_id=GROUP, alliance_id=alliance.id, at=NOW) == 1
-        assert await strikes.add(inviter_id=BIG, invitee_id=BIG + 1, chat_id=GROUP, alliance_id=alliance.id, at=NOW) == 1
-        assert await strikes.add(inviter_id=BIG, invitee_id=BIG + 2, chat_id=GROUP, alliance_id=alliance.id, at=NOW) == 2
+        assert (
+            await strikes.add(
+                inviter_id=BIG, invitee_id=BIG + 1, chat_id=GROUP, alliance_id=alliance.id, at=NOW
+            )
+            == 1
+        )
+        assert (
+            await strikes.add(
+                inviter_id=BIG, invitee_id=BIG + 1, chat_id=GROUP, alliance_id=alliance.id, at=NOW
+            )
+            == 1
+        )
+        assert (
+            await strikes.add(
+                inviter_id=BIG, invitee_id=BIG + 2, chat_id=GROUP, alliance_id=alliance.id, at=NOW
+            )
+            == 2
+        )
         assert len(await strikes.invitees([GROUP], BIG)) == 2
         await s.commit()
 
