@@ -1,10 +1,11 @@
-# Two commands do all the set-up: `make run` and `make test`.
+# Two commands do all the set-up: `make run` and `make test`. `make lint` checks the code;
+# `make lock` rewrites requirements.lock from the ranges in pyproject.toml.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench migrate clean texts
+.PHONY: run test lint lock bench migrate clean texts
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,20 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+
+# Rewrite requirements.lock: a throwaway venv gets ".[dev]" at the newest versions pyproject's
+# ranges allow, and its pip freeze (less the project itself) becomes the lock. Run `make test`
+# after it, and commit the lock with the change to pyproject.toml that called for it.
+lock:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --quiet --upgrade pip; \
+	"$$tmp/venv/bin/python" -m pip install --quiet -e ".[dev]"; \
+	{ echo '# Constraints for reproducible installs: pip install -c requirements.lock -e ".[dev]"'; \
+	  echo '# Written by `make lock` from the ranges in pyproject.toml: change those, not this file.'; \
+	  "$$tmp/venv/bin/python" -m pip freeze --exclude groupkeeper; } > "$$tmp/requirements.lock"; \
+	mv "$$tmp/requirements.lock" requirements.lock; \
+	echo "requirements.lock: $$(grep -vc '^#' requirements.lock) packages"
 
 # Benchmarks print their figures and write JSON under bench/results/.
 # SPAM_DATA_DIR (default ../shared/data/spam) holds the labeled data bench.detect reads.
