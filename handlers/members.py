@@ -29,12 +29,12 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     old, new = change.old_chat_member, change.new_chat_member
     user = new.user
     if {"administrator", "creator"} & {old.status, new.status}:
-        entry = None
+        admin: AdminEntry | None = None
         if isinstance(new, ChatMemberOwner):
-            entry = AdminEntry("creator", True)
+            admin = AdminEntry("creator", True)
         elif isinstance(new, ChatMemberAdministrator):
-            entry = AdminEntry("administrator", new.can_restrict_members)
-        await rt.authority.changed(uow, change.chat.id, user.id, entry)
+            admin = AdminEntry("administrator", new.can_restrict_members)
+        await rt.authority.changed(uow, change.chat.id, user.id, admin)
     was, now = is_present(old.status), is_present(new.status)
     if now and not was:
         link = change.invite_link

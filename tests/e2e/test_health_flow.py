@@ -1,6 +1,7 @@
 """Community health end to end: a simulated week of chat in three groups becomes the owner's
-weekly digest (tiers, chart), a departing core member raises one alert, and a digest that fell
-due while the bot was down is sent when it starts again."""
+weekly digest (tiers, chart), a departing core member raises one alert, an admin leaving is a
+departure like any other, and a digest that fell due while the bot was down is sent when it starts
+again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from sqlalchemy import func, select, update
 
 from bot.app import running
 from sandbox.world import settle, wait_for
-from storage.models import Activity, Schedule, utcnow
+from storage.groups import MemberRepository
+from storage.models import Activity, Inbox, Schedule, utcnow
 from tests.e2e.conftest import start_bot
 
 DAY = 86_400
@@ -124,6 +126,20 @@ async def test_core_member_leaving_alerts_the_owner_once(env):
     await settle(world)
     alerts = [m for m in world.private_messages_to("olga") if "left the group" in m.text]
     assert len(alerts) == 1
+
+
+async def test_admin_leaving_is_recorded_like_any_departure(env):
+    g1, adam = env.groups["g1"], env.users["adam"]
+    await env.admin_says(g1, "see you all")
+    env.members.leave("adam", g1)
+    await env.settle()
+    async with env.session() as session:
+        member = await MemberRepository(session).get(g1.id, adam.id)
+        set_aside = await session.scalar(
+            select(func.count()).select_from(Inbox).where(Inbox.status == "quarantined")
+        )
+    assert member.status == "left"
+    assert set_aside == 0
 
 
 async def test_restart_after_a_missed_due_time_still_sends_the_digest(env):
