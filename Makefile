@@ -22,8 +22,10 @@ migrate: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# ruff's rules and mypy's packages are set in pyproject.toml.
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # Rewrite requirements.lock: a throwaway venv gets ".[dev]" at the newest versions pyproject's

@@ -53,8 +53,7 @@ async def database(kind: str, groups: int, tmp: Path, base_pg: str) -> AsyncIter
         try:
             yield f"sqlite+aiosqlite:///{path}"
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+            await asyncio.to_thread(_remove_sqlite, path)
         return
     import asyncpg
 
@@ -69,6 +68,12 @@ async def database(kind: str, groups: int, tmp: Path, base_pg: str) -> AsyncIter
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+def _remove_sqlite(path: Path) -> None:
+    """The database file and the journal files beside it."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def load_sqlite(url: str, groups: int) -> dict[str, int]:
@@ -122,12 +127,13 @@ async def load_postgres(url: str, groups: int) -> dict[str, int]:
 
 async def database_mb(kind: str, url: str) -> float:
     if kind == "sqlite":
-        return round(Path(make_url(url).database or "").stat().st_size / 2**20, 1)
+        size = await asyncio.to_thread(os.path.getsize, make_url(url).database or "")
+        return round(size / 2**20, 1)
     import asyncpg
 
     conn = await asyncpg.connect(pg_dsn(url))
     try:
-        size = await conn.fetchval("SELECT pg_database_size(current_database())")
+        size = int(await conn.fetchval("SELECT pg_database_size(current_database())"))
     finally:
         await conn.close()
     return round(size / 2**20, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 # the timed parts of one computation, in order
@@ -11,7 +12,7 @@ PARTS = ("counts_week", "counts_prev", "counts_month", "metrics", "trend", "othe
 def growth(results: list[dict[str, Any]], kind: str, run: str) -> list[dict[str, Any]]:
     mine = sorted((r for r in results if r["database"] == kind), key=lambda r: r["groups"])
     out = []
-    for small, big in zip(mine, mine[1:], strict=False):
+    for small, big in pairwise(mine):
         a, b = small[run]["seconds"], big[run]["seconds"]
         out.append(
             {

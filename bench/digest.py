@@ -234,7 +234,8 @@ def run_child(url: str, *, repeat: int = 1, baseline: bool = False) -> dict[str,
     done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"child failed ({done.returncode}):\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
 
 
 async def main(argv: list[str] | None = None) -> dict[str, Any]:

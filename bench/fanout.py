@@ -69,7 +69,7 @@ async def run(groups: int, db: Path) -> dict[str, Any]:
             started = time.perf_counter()
             Talk(world).send(adam, chats[0], f"/blacklist {spammer.id} advertising")
             while not all(world.is_banned(spammer, c) for c in chats):
-                await asyncio.sleep(0.05)
+                await world.changed(0.05)
             elapsed = time.perf_counter() - started
             changing = [
                 c

@@ -124,7 +124,7 @@ async def build(
         telegram=reads,
     )
     queue: JobQueue[Any] = JobQueue()
-    app: BotApplication = (
+    app = (
         ApplicationBuilder()
         .bot(bot)
         .job_queue(queue)
@@ -133,6 +133,8 @@ async def build(
         .application_class(BotApplication, {"runtime": runtime})
         .build()
     )
+    # the builder's type does not follow application_class
+    assert isinstance(app, BotApplication)
     handlers.register(app)
     limiter = SendLimiter(settings.send_rate_per_second, settings.send_rate_per_chat_per_minute)
     executor = Executor(bot, sessions, limiter)

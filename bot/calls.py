@@ -30,6 +30,11 @@ from rules.actions import (
 )
 from rules.limits import CAPTION_LIMIT, TEXT_LIMIT, fit
 
+_Post = SendMessage | SendPhoto | SendDocument | EditMessageText
+_MembershipChange = (
+    BanMember | UnbanMember | RestrictMember | LeaveChat | ApproveJoinRequest | DeclineJoinRequest
+)
+
 
 def _markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
     if not buttons:
@@ -44,6 +49,29 @@ def _markup(buttons: Keyboard) -> InlineKeyboardMarkup | None:
 
 async def call(bot: Bot, action: Action) -> Any:
     """Make the call; returns what Telegram returned (a Message for sends)."""
+    match action:
+        case SendMessage() | SendPhoto() | SendDocument() | EditMessageText():
+            return await _post(bot, action)
+        case (
+            BanMember()
+            | UnbanMember()
+            | RestrictMember()
+            | LeaveChat()
+            | ApproveJoinRequest()
+            | DeclineJoinRequest()
+        ):
+            return await _membership(bot, action)
+        case DeleteMessage():
+            return await bot.delete_message(action.chat_id, action.message_id)
+        case AnswerCallback():
+            return await bot.answer_callback_query(
+                action.callback_query_id, text=action.text or None, show_alert=action.show_alert
+            )
+    raise TypeError(f"no Bot API call for {type(action).__name__}")
+
+
+async def _post(bot: Bot, action: _Post) -> Any:
+    """A message the bot sends or edits, cut to Telegram's limits."""
     chat = action.chat_id
     match action:
         case SendMessage():
@@ -76,8 +104,14 @@ async def call(bot: Bot, action: Action) -> Any:
                 parse_mode=action.parse_mode,
                 reply_markup=_markup(action.buttons),
             )
-        case DeleteMessage():
-            return await bot.delete_message(chat, action.message_id)
+        case _:
+            assert_never(action)
+
+
+async def _membership(bot: Bot, action: _MembershipChange) -> Any:
+    """Who is in the chat and what they may do, the bot included."""
+    chat = action.chat_id
+    match action:
         case BanMember():
             return await bot.ban_chat_member(
                 chat,
@@ -93,7 +127,8 @@ async def call(bot: Bot, action: Action) -> Any:
             return await bot.restrict_chat_member(
                 chat,
                 action.user_id,
-                permissions=ChatPermissions(**dict(action.permissions)),
+                # api_kwargs named, so that the rights fill only the permission flags
+                permissions=ChatPermissions(**dict(action.permissions), api_kwargs=None),
                 until_date=action.until,
                 use_independent_chat_permissions=True,
             )
@@ -103,12 +138,8 @@ async def call(bot: Bot, action: Action) -> Any:
             return await bot.approve_chat_join_request(chat, action.user_id)
         case DeclineJoinRequest():
             return await bot.decline_chat_join_request(chat, action.user_id)
-        case AnswerCallback():
-            return await bot.answer_callback_query(
-                action.callback_query_id, text=action.text or None, show_alert=action.show_alert
-            )
         case _:
-            assert_never(action)  # type: ignore[arg-type]
+            assert_never(action)
 
 
 async def delete_many(bot: Bot, chat_id: int, message_ids: Sequence[int]) -> Any:

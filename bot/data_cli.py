@@ -13,6 +13,7 @@ FILE is JSON Lines (`{"text": ..., "label": "spam"|"ham"}`) or CSV with a `label
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -20,6 +21,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +187,7 @@ async def blacklist_export(url: str, target: str | None, *, alliance: int | None
     if target is None or target == "-":
         sys.stdout.write(out.getvalue())
     else:
-        Path(target).write_text(out.getvalue(), encoding="utf-8")
+        await asyncio.to_thread(Path(target).write_text, out.getvalue(), encoding="utf-8")
         print(f"exported {len(rows)} entries to {target}", file=sys.stderr)
     return 0
 
@@ -217,12 +219,12 @@ def read_blacklist(path: Path) -> list[dict[str, Any]]:
                 evidence = json.loads(evidence) if evidence.strip() else {}
             except json.JSONDecodeError:
                 evidence = {"text": evidence}
-        added_by = item.get("added_by")
+        added_by = str(item.get("added_by") or "")
         entries.append(
             {
                 "user_id": user_id,
                 "reason": str(item.get("reason") or "imported"),
-                "added_by": int(added_by) if str(added_by or "").lstrip("-").isdigit() else None,
+                "added_by": int(added_by) if added_by.lstrip("-").isdigit() else None,
                 "evidence": evidence if isinstance(evidence, dict) else {"value": evidence},
             }
         )
@@ -246,13 +248,16 @@ async def blacklist_import(settings: Settings, path: Path, *, alliance: int | No
                 detail=entry["reason"],
                 extra={"imported": entry["evidence"]},
             )
-            outcome = await run_unit(
-                rt,
-                nothing_after,
-                lambda uow, o=offence, e=entry: blacklist(
-                    uow, rt, alliance_id, o, actor=e["added_by"], added_as="import", strike=False
-                ),
+            work = partial(
+                blacklist,
+                rt=rt,
+                alliance_id=alliance_id,
+                offence=offence,
+                actor=entry["added_by"],
+                added_as="import",
+                strike=False,
             )
+            outcome = await run_unit(rt, nothing_after, work)
             added += int(outcome.applied.new_entry)
         async with rt.sessions() as session:
             groups = len(await ChatRepository(session).list_active(alliance_id))

@@ -20,6 +20,7 @@ No Bot API call is made while a database transaction is open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import warnings
@@ -34,7 +35,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.calls import call, delete_many
 from bot.lanes import Job, LaneKey, Lanes, Pick
 from bot.ratelimit import SendLimiter
-from rules.actions import DeleteMessage, Lane, Priority, SendMessage
+from rules.actions import Action, DeleteMessage, Lane, Priority, SendMessage
 from storage.db import SessionFactory
 from storage.models import utcnow
 from storage.outbox import (
@@ -157,10 +158,8 @@ class Executor:
                 delay = 1.0
             if delay > 0:
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=delay)
-                except TimeoutError:
-                    pass
 
     async def step(self) -> float:
         """Start every call whose moment has come; return how long to wait before looking again
@@ -252,10 +251,7 @@ class Executor:
                 message_ids = [a.message_id for a in actions if isinstance(a, DeleteMessage)]
                 result = await delete_many(self.bot, pick.chat_id, message_ids)
             else:
-                if isinstance(first, SendMessage) and first.failure_text:
-                    after = jobs[ids[0]].after_id if ids[0] in jobs else None
-                    if after is not None and not await self._succeeded(after):
-                        first = replace(first, text=first.failure_text, failure_text=None)
+                first = await self._as_reported(first, jobs.get(ids[0]))
                 result = await call(self.bot, first)
         except RetryAfter as exc:
             seconds = _retry_after_seconds(exc)
@@ -284,6 +280,15 @@ class Executor:
         else:
             value = {"message_id": result.message_id} if isinstance(result, Message) else None
             await self._record_done(ids, value, first)
+
+    async def _as_reported(self, action: Action, job: Job | None) -> Action:
+        """A message that reports on an earlier call says its `failure_text` instead when that
+        call did not succeed."""
+        if not isinstance(action, SendMessage) or not action.failure_text or job is None:
+            return action
+        if job.after_id is None or await self._succeeded(job.after_id):
+            return action
+        return replace(action, text=action.failure_text, failure_text=None)
 
     async def _succeeded(self, row_id: int) -> bool:
         known = self._outcomes.pop(row_id, None)

@@ -109,6 +109,7 @@ class Intake:
         self._idle = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
+        self._waking: set[asyncio.Task[None]] = set()
         self._stopping = False
 
     # ---- receiving ---------------------------------------------------------------------
@@ -184,11 +185,18 @@ class Intake:
         self._update_room()
         if added:
             self._idle.clear()
-            asyncio.get_running_loop().create_task(self._notify())
+            self._notify_soon()
 
     async def _notify(self) -> None:
         async with self._wake:
             self._wake.notify_all()
+
+    def _notify_soon(self) -> None:
+        """`_notify` from code that cannot await. The task is kept until it has run: the event
+        loop holds tasks only weakly."""
+        task = asyncio.get_running_loop().create_task(self._notify())
+        self._waking.add(task)
+        task.add_done_callback(self._waking.discard)
 
     def _update_room(self) -> None:
         if self.backlog < self.max_backlog:
@@ -250,7 +258,6 @@ class Intake:
 
     def _hold(self, key: int, delay: float) -> None:
         self._held.add(key)
-        loop = asyncio.get_running_loop()
         timer: asyncio.TimerHandle
 
         def release() -> None:
@@ -258,9 +265,9 @@ class Intake:
             self._held.discard(key)
             if key in self._queues and not self._stopping:
                 self._ready.append(key)
-                loop.create_task(self._notify())
+                self._notify_soon()
 
-        timer = loop.call_later(delay, release)
+        timer = asyncio.get_running_loop().call_later(delay, release)
         self._timers.add(timer)
 
     # ---- one update ---------------------------------------------------------------------

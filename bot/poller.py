@@ -11,6 +11,7 @@ poller runs) waits and tries again; a rejected token stops the bot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -60,10 +61,8 @@ class Poller:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, TokenRejected):
                 await self._task
-            except (asyncio.CancelledError, TokenRejected):
-                pass
             self._task = None
 
     async def _run(self) -> None:

@@ -10,6 +10,7 @@ imported only when this command runs, from the checkout this bot package belongs
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from bot.app import build, running
 from bot.settings import Settings
 
 if TYPE_CHECKING:
+    from sandbox.script import StartBot
     from sandbox.world import World
 
 CHECKOUT = Path(__file__).resolve().parent.parent
@@ -30,7 +32,7 @@ CHECKOUT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "7000000001:SANDBOXSANDBOXSANDBOX"  # noqa: S105 - the sandbox accepts any token
 
 
-def _starter(settings: Settings, database_url: str):  # noqa: ANN202 - a StartBot factory
+def _starter(settings: Settings, database_url: str) -> StartBot:
     @asynccontextmanager
     async def start_bot(world: World, base_url: str) -> AsyncIterator[object]:
         await migrate.upgrade(database_url)
@@ -73,9 +75,11 @@ async def run_sandbox(settings: Settings, *, script: str | None) -> int:
             failures = await run_interactive(start_bot=start_bot, stdin=sys.stdin, out=sys.stdout)
             return 1 if failures else 0
         path = Path(script)
-        if not path.exists():
+        try:
+            text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        except FileNotFoundError:
             print(f"error: no scenario file {script}", file=sys.stderr)
             return 2
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = text.splitlines()
         failures = await run_scenario(lines, start_bot=start_bot, out=sys.stdout, name=path.name)
         return 1 if failures else 0

@@ -44,6 +44,14 @@ LATE_OK = {"misfire_grace_time": int(GRACE.total_seconds()), "coalesce": True}
 Context = CallbackContext[Any, Any, Any, Any]
 
 
+def job_id(context: Context) -> int:
+    """The id a job was started with: a schedule's, an alliance's or a group's."""
+    assert context.job is not None
+    data = context.job.data
+    assert isinstance(data, int)
+    return data
+
+
 def job_name(schedule_id: int) -> str:
     return f"schedule:{schedule_id}"
 
@@ -152,8 +160,7 @@ class Scheduler:
 
     # ---- the jobs --------------------------------------------------------------------------
     async def _schedule(self, context: Context) -> None:
-        assert context.job is not None
-        schedule_id = int(context.job.data)  # type: ignore[call-overload]
+        schedule_id = job_id(context)
         try:
             await self.run(schedule_id, now=utcnow())
         except Exception:  # e.g. a lock conflict with a batch: try the occurrence again later
@@ -164,8 +171,7 @@ class Scheduler:
             )
 
     async def _reinstall(self, context: Context) -> None:
-        assert context.job is not None
-        alliance_id = int(context.job.data)  # type: ignore[call-overload]
+        alliance_id = job_id(context)
         async with self.rt.sessions() as session:
             alliance = await session.get(Alliance, alliance_id)
             rows = await ScheduleRepository(session).list_for(alliance_id)
@@ -192,8 +198,7 @@ class Scheduler:
 
     async def _member_count(self, context: Context) -> None:
         """One group's member count and admin list, right after the bot joined it."""
-        assert context.job is not None
-        chat_id = int(context.job.data)  # type: ignore[call-overload]
+        chat_id = job_id(context)
         entry_alliance = await _alliance_of(self.rt, chat_id)
         if entry_alliance is None:
             return

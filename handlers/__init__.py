@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import (
-    Application,
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
@@ -35,7 +34,7 @@ from handlers import (
     private,
 )
 from handlers.commands import answer, reply
-from handlers.context import BotContext
+from handlers.context import BotApplication, BotContext
 from services.i18n import tr
 
 GROUP_COMMANDS = {
@@ -105,7 +104,7 @@ async def on_stale_button(update: Update, context: BotContext) -> None:
         await answer(context, query, tr(lang, "That button is no longer valid."))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: BotApplication) -> None:
     my_member = ChatMemberHandler.MY_CHAT_MEMBER
     app.add_handler(ChatMemberHandler(membership.on_my_chat_member, my_member), -2)
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, membership.on_migrate), -2)

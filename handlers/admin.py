@@ -36,7 +36,8 @@ from storage.moderation import WarningRepository
 
 def _chat(context: BotContext) -> Chat:
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     return chat
 
 

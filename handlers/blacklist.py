@@ -60,7 +60,8 @@ async def cmd_blacklist(update: Update, context: BotContext) -> None:
     if target is None:
         return
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     lang = language(context)
     reason = reason_words(context, target) or tr(lang, "blacklisted by an admin")
     replied = target.message
@@ -103,7 +104,8 @@ async def cmd_unblacklist(update: Update, context: BotContext) -> None:
         await usage(update, context, "unblacklist", problem)
         return
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     lang = language(context)
     why = await moderation.unblacklist(
         context.uow,
@@ -128,7 +130,8 @@ async def cmd_unblacklist(update: Update, context: BotContext) -> None:
 @admin_command("blacklisted")
 async def cmd_blacklisted(update: Update, context: BotContext) -> None:
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     lang = language(context)
     args = context.args or []
     page = parse_user_id(args[0]) if args else 1
@@ -170,7 +173,8 @@ async def cmd_inviter(update: Update, context: BotContext) -> None:
     if target is None:
         return
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     lang = language(context)
     session = context.uow.session
     groups = [g.id for g in await ChatRepository(session).list_active(chat.alliance_id)]
@@ -223,7 +227,8 @@ async def cmd_spam(update: Update, context: BotContext) -> None:
     if target is None or target.message is None:
         return
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     lang = language(context)
     text = target.message.text or target.message.caption or ""
     uow = context.uow

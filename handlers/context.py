@@ -25,7 +25,7 @@ class BotApplication(
         dict[Any, Any],
         JobQueue["BotContext"],
     ]
-):  # type: ignore[misc]
+):
     """The Application, with the runtime services and the units of work of updates in hand."""
 
     def __init__(self, *, runtime: Runtime, **kwargs: Any) -> None:

@@ -47,7 +47,8 @@ async def cmd_rules(update: Update, context: BotContext) -> None:
 async def cmd_setrules(update: Update, context: BotContext) -> None:
     chat = context.uow.chat
     message = update.effective_message
-    assert chat is not None and message is not None
+    assert chat is not None
+    assert message is not None
     body = _command_body(update)
     if not body and message.reply_to_message is not None:
         body = (message.reply_to_message.text or "").strip()

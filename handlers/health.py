@@ -81,7 +81,8 @@ class Here:
 
 async def _here(context: BotContext) -> Here:
     chat = context.uow.chat
-    assert chat is not None and chat.alliance_id is not None
+    assert chat is not None
+    assert chat.alliance_id is not None
     alliance = await context.uow.session.get(Alliance, chat.alliance_id)
     assert alliance is not None
     today = local_today(alliance, utcnow())

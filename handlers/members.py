@@ -40,9 +40,13 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
         link = change.invite_link
         link_name = (link.name or link.invite_link) if link is not None else None
         inviter = change.from_user.id if change.from_user.id != user.id else None
-        if inviter is None and link is not None and link.creator is not None:
-            if link.creator.id != rt.options.bot_id:
-                inviter = link.creator.id
+        if (
+            inviter is None
+            and link is not None
+            and link.creator is not None
+            and link.creator.id != rt.options.bot_id
+        ):
+            inviter = link.creator.id
         arrival = Arrival(
             _person(user),
             change.date,

@@ -62,7 +62,7 @@ class Batch:
         for index, known in enumerate(self.entries):
             if known.user_id == entry.user_id:
                 updated = BatchEntry(known.user_id, entry.name, known.count + entry.count)
-                rest = self.entries[:index] + (updated,) + self.entries[index + 1 :]
+                rest = (*self.entries[:index], updated, *self.entries[index + 1 :])
                 return Batch(self.key, rest)
         return Batch(self.key, (*self.entries, entry))
 

@@ -37,6 +37,7 @@ from rules.text import Normalised, normalise
 
 __all__ = [
     "ALL_SIGNALS",
+    "MAX_INSPECT",
     "DetectPolicy",
     "MessageFacts",
     "SenderFacts",
@@ -44,7 +45,6 @@ __all__ = [
     "SpamClassifier",
     "Verdict",
     "decide",
-    "MAX_INSPECT",
     "fingerprint",
     "message_fingerprint",
     "normalise",

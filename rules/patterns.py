@@ -42,14 +42,15 @@ def noisy_or(weights: Iterable[float], cap: float = 0.95) -> float:
 
 # Without "http://" or "www." a dotted word only counts as a link for these top-level domains:
 # sloppy typing ("her.my", "ok.so") makes dotted words common in chat.
-_TLDS = frozenset(
-    "com net org io ru cn xyz top vip info biz site online shop club app cc ly gl su tk bet "
-    "casino xxx porn ltd win icu".split()
-)
-_SHORTENERS = frozenset(
-    "bit.ly tinyurl.com goo.gl cutt.ly is.gd urlz.fr rb.gy shorturl.at tiny.cc ow.ly rebrand.ly "
-    "s.id clck.ru t.ly v.gd bit.do u.to".split()
-)
+_TLDS = frozenset((
+    "com", "net", "org", "io", "ru", "cn", "xyz", "top", "vip", "info", "biz", "site", "online",
+    "shop", "club", "app", "cc", "ly", "gl", "su", "tk", "bet", "casino", "xxx", "porn", "ltd",
+    "win", "icu",
+))  # fmt: skip
+_SHORTENERS = frozenset((
+    "bit.ly", "tinyurl.com", "goo.gl", "cutt.ly", "is.gd", "urlz.fr", "rb.gy", "shorturl.at",
+    "tiny.cc", "ow.ly", "rebrand.ly", "s.id", "clck.ru", "t.ly", "v.gd", "bit.do", "u.to",
+))  # fmt: skip
 _TME = re.compile(
     r"(?<![\w.])(?:https?://)?(?:www\.)?(?:t|telegram)\s?[.。]\s?(?:me|dog)/"
     r"(\+[\w-]+|joinchat/[\w-]+|[a-z][\w]{2,31})"
@@ -187,26 +188,51 @@ def _mask_links(text: str) -> str:
     return text
 
 
+class _Contacts:
+    """What find_contacts found so far: the highest weight per detail, and the spans already
+    explained (a later, weaker pattern does not count the same text again)."""
+
+    __slots__ = ("covered", "hits", "norm")
+
+    def __init__(self, norm: Normalised) -> None:
+        self.norm = norm
+        self.hits: dict[str, float] = {}
+        self.covered: list[tuple[int, int]] = []
+
+    def add(self, weight: float, detail: str, span: tuple[int, int]) -> None:
+        self.hits[detail] = max(self.hits.get(detail, 0.0), weight)
+        self.covered.append(span)
+
+    def seen(self, pos: int) -> bool:
+        return any(s <= pos < e for s, e in self.covered)
+
+    def result(self) -> list[Hit]:
+        return [(w, d) for d, w in self.hits.items()]
+
+
 def find_contacts(norm: Normalised) -> list[Hit]:
     """Messenger handles and phone-like numbers, with the messenger named in the detail."""
+    found = _Contacts(norm)
     text = norm.text
-    hits: dict[str, float] = {}
-    covered: list[tuple[int, int]] = []
-
-    def add(weight: float, detail: str, span: tuple[int, int]) -> None:
-        hits[detail] = max(hits.get(detail, 0.0), weight)
-        covered.append(span)
-
-    def seen(pos: int) -> bool:
-        return any(s <= pos < e for s, e in covered)
-
     # Every pattern but "add + messenger" needs a digit or an "@": most messages have neither.
     if _HAS_DIGIT.search(text) is None and "@" not in text:
-        for m in _ADD_KW.finditer(text):
-            add(0.5, norm.raw_span(*m.span()).strip(), m.span())
-        return [(w, d) for d, w in hits.items()]
+        _add_messenger(found, text)
+        return found.result()
     if "." in text:
         text = _mask_links(text)
+    _messenger_then_id(found, text)
+    _id_then_messenger(found, text)
+    _numbers(found, text)
+    _add_messenger(found, text)
+    if _HAS_CJK.search(text):
+        _codes_in_chinese(found, text)
+    return found.result()
+
+
+def _messenger_then_id(found: _Contacts, text: str) -> None:
+    """ "微信 abc1234", "qq: 12345678": a strong name counts more than a one-letter homophone,
+    which must be followed by digits or a handle with digits, not a bare @username."""
+    norm = found.norm
     for m in _KW_THEN_ID.finditer(text):
         kw, ident = m.group("kw"), m.group("id")
         if ident.isdigit() and _is_quantity(norm.raw_span(*m.span("id")), ident):
@@ -216,31 +242,49 @@ def find_contacts(norm: Normalised) -> list[Hit]:
         if not strong and ident.startswith("@"):
             continue
         raw_kw = norm.raw_span(*m.span("kw")).strip()
-        add(0.8 if strong else 0.7, _describe_id(raw_kw, ident), m.span())
+        found.add(0.8 if strong else 0.7, _describe_id(raw_kw, ident), m.span())
+
+
+def _id_then_messenger(found: _Contacts, text: str) -> None:
+    """ "12345678 微信", "abc123 v"."""
+    norm = found.norm
     for m in _ID_THEN_KW.finditer(text):
         ident = m.group("id")
-        if seen(m.start()) or (
+        if found.seen(m.start()) or (
             ident.isdigit() and _is_quantity(norm.raw_span(*m.span("id")), ident)
         ):
             continue
         raw_kw = norm.raw_span(*m.span("kw")).strip()
-        add(0.7, _describe_id(raw_kw, ident), m.span())
+        found.add(0.7, _describe_id(raw_kw, ident), m.span())
+
+
+def _numbers(found: _Contacts, text: str) -> None:
+    """Phone numbers, and other long numbers that are not quantities."""
     for m in _NUMBER.finditer(text):
         number = m.group()
-        if seen(m.start()) or _is_quantity(norm.raw_span(*m.span()), number.lstrip("+")):
+        if found.seen(m.start()) or _is_quantity(
+            found.norm.raw_span(*m.span()), number.lstrip("+")
+        ):
             continue
         if _PHONE.fullmatch(number):
-            add(0.35, f"phone number ({len(number.lstrip('+'))} digits)", m.span())
+            found.add(0.35, f"phone number ({len(number.lstrip('+'))} digits)", m.span())
         elif number[0] != "+":
-            add(0.25, f"{len(number)}-digit number", m.span())
+            found.add(0.25, f"{len(number)}-digit number", m.span())
+
+
+def _add_messenger(found: _Contacts, text: str) -> None:
+    """ "加微信", "add wechat": a request to add the sender on a messenger, with no ID."""
     for m in _ADD_KW.finditer(text):
-        if not seen(m.start()):
-            add(0.5, norm.raw_span(*m.span()).strip(), m.span())
-    if _HAS_CJK.search(text):
-        for m in _CODE_IN_CJK.finditer(text):
-            if not seen(m.start()) and not _SPLIT_NUMBER.search(norm.raw_span(*m.span())):
-                add(0.45, f"code {m.group()}", m.span())
-    return [(w, d) for d, w in hits.items()]
+        if not found.seen(m.start()):
+            found.add(0.5, found.norm.raw_span(*m.span()).strip(), m.span())
+
+
+def _codes_in_chinese(found: _Contacts, text: str) -> None:
+    """A letters-and-digits code set in Chinese text, unless it is a split number ("1.5")."""
+    norm = found.norm
+    for m in _CODE_IN_CJK.finditer(text):
+        if not found.seen(m.start()) and not _SPLIT_NUMBER.search(norm.raw_span(*m.span())):
+            found.add(0.45, f"code {m.group()}", m.span())
 
 
 _SPLIT_NUMBER = re.compile(r"\d[.,]\d")

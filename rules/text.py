@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Normalised", "normalise", "fold_char"]
+__all__ = ["Normalised", "fold_char", "normalise"]
 
 # Cyrillic and Greek letters that look like Latin ones (lower case: folding runs after casefold).
 _TO_LATIN = {

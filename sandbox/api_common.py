@@ -33,6 +33,16 @@ def too_many_requests(retry_after: int) -> ApiError:
     return ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
 
 
+def as_int(value: object) -> int | None:
+    """An integer parameter as the Bot API reads it (a number or a numeric string), else None."""
+    if not isinstance(value, int | float | str):
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        return None
+
+
 def resolve_chat(world: World, params: Params) -> Chat:
     """The chat named by chat_id (a number or an @username), as Telegram finds it."""
     ref = params.get("chat_id")
@@ -41,10 +51,9 @@ def resolve_chat(world: World, params: Params) -> Chat:
             if named.username and named.username.lower() == ref[1:].lower():
                 return named
         raise ApiError(400, "Bad Request: chat not found")
-    try:
-        key = int(ref)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise ApiError(400, "Bad Request: chat not found") from None
+    key = as_int(ref)
+    if key is None:
+        raise ApiError(400, "Bad Request: chat not found")
     chat = world.chat_by_id.get(key)
     if chat is not None:
         if chat.migrated_to is not None:

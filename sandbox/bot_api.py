@@ -13,7 +13,7 @@ from typing import Any
 from sandbox import api_bot as bot
 from sandbox import api_members as members
 from sandbox import api_messages as messages
-from sandbox.api_common import ApiError, Params, too_many_requests
+from sandbox.api_common import ApiError, Params, as_int, too_many_requests
 from sandbox.limits import CHAT_CHANGING
 from sandbox.model import Call, Chat
 from sandbox.world import World
@@ -96,10 +96,8 @@ def fail(world: World, method: str, params: Params, exc: ApiError) -> tuple[int,
 
 
 def _chat_of(world: World, params: Params) -> Chat | None:
-    try:
-        return world.chat_by_id.get(int(params.get("chat_id")))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
+    key = as_int(params.get("chat_id"))
+    return None if key is None else world.chat_by_id.get(key)
 
 
 def _activity(world: World, method: str) -> None:

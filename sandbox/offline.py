@@ -45,8 +45,8 @@ class ScriptedRequest(BaseRequest):
     def read_timeout(self) -> float | None:
         return 1.0
 
-    async def do_request(  # type: ignore[override]
-        self, url: str, method: str, request_data: RequestData | None = None, **_: Any
+    async def do_request(  # the timeouts are of no use to a scripted answer
+        self, url: str, method: str, request_data: RequestData | None = None, *_: Any, **__: Any
     ) -> tuple[int, bytes]:
         name = url.rsplit("/", 1)[-1]
         params = {}

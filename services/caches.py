@@ -68,7 +68,7 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class TtlCache(Generic[K, V]):  # noqa: UP046 - Python 3.11 has no type parameter syntax
+class TtlCache(Generic[K, V]):
     """A small map whose entries expire after `ttl` seconds (and that never grows unbounded)."""
 
     def __init__(self, ttl: float, limit: int = 100_000) -> None:

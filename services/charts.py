@@ -28,7 +28,12 @@ from datetime import date
 from functools import lru_cache
 from io import BytesIO
 from math import ceil, isnan
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from matplotlib.artist import Artist
+    from matplotlib.axes import Axes
+    from matplotlib.font_manager import FontEntry
 
 # fmt: off
 CJK_FONTS = (
@@ -93,7 +98,7 @@ def _codepoints(fname: str, index: int) -> set[int]:
         return set()
 
 
-def _cjk_family(entries: list[Any]) -> str | None:
+def _cjk_family(entries: list[FontEntry]) -> str | None:
     """The first of ``CJK_FONTS`` installed, else the first other font that draws "中文"."""
     names = {e.name for e in entries}
     for name in CJK_FONTS:
@@ -113,8 +118,10 @@ def _font_stack() -> tuple[tuple[str, frozenset[int]], ...]:
 
     with _FONT_LOCK:  # FreeType is not thread-safe
         entries = [e for e in font_manager.fontManager.ttflist if e.style == "normal"]
-        stack = []
+        stack: list[tuple[str, frozenset[int]]] = []
         for family in (BASE_FONT, _cjk_family(entries)):
+            if family is None:
+                continue
             faces = [e for e in entries if e.name == family]
             faces = [e for e in faces if e.weight in (400, 700)] or faces
             maps = [_codepoints(*face) for face in {(e.fname, e.index) for e in faces}]
@@ -182,19 +189,24 @@ def _render(
     return buf.getvalue()
 
 
-def _style(ax: Any, title: str, txt: dict[str, Any]) -> None:
+def _style(ax: Axes, title: str, txt: dict[str, Any]) -> None:
     ax.set_facecolor("white")
     ax.set_title(title, fontsize=17, pad=10, **txt)
     ax.tick_params(labelsize=13)
 
 
-def _empty(ax: Any) -> None:
+def _empty(ax: Axes) -> None:
     ax.text(0.5, 0.5, "–", transform=ax.transAxes, ha="center", va="center", fontsize=48)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def _legend(ax: Any, handles: list[Any], loc: str, txt: dict[str, Any]) -> None:
+def _legend(
+    ax: Axes,
+    handles: Sequence[Artist | tuple[Artist, ...]],
+    loc: Literal["upper left", "upper right"],
+    txt: dict[str, Any],
+) -> None:
     legend = ax.legend(
         handles=handles, loc=loc, framealpha=0.9, prop={"family": txt["fontfamily"], "size": 13}
     )
@@ -202,7 +214,7 @@ def _legend(ax: Any, handles: list[Any], loc: str, txt: dict[str, Any]) -> None:
         text.set_parse_math(False)
 
 
-def _counts_axis(ax: Any, top: float, headroom: float = 1.25) -> None:
+def _counts_axis(ax: Axes, top: float, headroom: float = 1.25) -> None:
     """Integer counts from 0, with room above the data for the legend."""
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter
 
@@ -213,7 +225,7 @@ def _counts_axis(ax: Any, top: float, headroom: float = 1.25) -> None:
 
 
 def _trend_panel(
-    ax: Any, trend: Sequence[TrendPoint], labels: ChartLabels, txt: dict[str, Any]
+    ax: Axes, trend: Sequence[TrendPoint], labels: ChartLabels, txt: dict[str, Any]
 ) -> None:
     _style(ax, labels.trend, txt)
     if not trend:
@@ -239,7 +251,7 @@ def _trend_panel(
 
 
 def _tier_panel(
-    ax: Any, groups: Sequence[GroupPoint], labels: ChartLabels, t: Thresholds, txt: dict[str, Any]
+    ax: Axes, groups: Sequence[GroupPoint], labels: ChartLabels, t: Thresholds, txt: dict[str, Any]
 ) -> None:
     import numpy as np
     from matplotlib.patches import Patch
@@ -258,7 +270,7 @@ def _tier_panel(
         return
     edges = np.linspace(0.0, 1.0, BINS + 1)
     stacked = np.zeros(BINS)
-    handles = []
+    handles: list[Artist] = []
     for tier in TIERS:
         counts, _ = np.histogram(ratios[tier], bins=edges)  # the last bin includes 100 %
         color = TIER_COLORS[tier]
@@ -266,7 +278,12 @@ def _tier_panel(
         stacked += counts
         name = f"{labels.tier_names[tier]}: {len(ratios[tier]):,}"
         handles.append(Patch(facecolor=color, label=name))
-    at_top = {"transform": ax.get_xaxis_transform(), "ha": "center", "va": "top", "fontsize": 12}
+    at_top: dict[str, Any] = {
+        "transform": ax.get_xaxis_transform(),
+        "ha": "center",
+        "va": "top",
+        "fontsize": 12,
+    }
     for x, color in zip(t, ("#b22222", "#555555", "#555555"), strict=True):
         ax.axvline(x, linestyle="--", linewidth=1.8, color=color)
         ax.text(x, 0.97, f"{x:.0%}", color=color, backgroundcolor="white", **at_top)

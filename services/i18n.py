@@ -17,7 +17,7 @@ LANGUAGES = ("zh-CN", "en")
 _LOCALE_DIRS = {"zh-CN": "zh_CN", "en": "en"}
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for deferred marking
+def N_(msgid: str) -> str:
     """Mark a string for translation without translating it now."""
     return msgid
 

@@ -56,7 +56,7 @@ def _detached(model: type[T], row: T) -> T:
 class MemberView:
     """A membership as last stored plus the messages counted since: read-only for callers."""
 
-    __slots__ = ("status", "first_seen", "joined_at", "left_at", "messages_seen", "last_message_at")
+    __slots__ = ("first_seen", "joined_at", "last_message_at", "left_at", "messages_seen", "status")
 
     def __init__(
         self,

@@ -50,13 +50,13 @@ class UnitOfWork:
     """The current update's (or job's) transaction and what handlers learned along the way."""
 
     __slots__ = (
-        "_sessions",
         "_session",
-        "chat",
+        "_sessions",
         "alliance",
-        "failed",
-        "error",
+        "chat",
         "effects",
+        "error",
+        "failed",
         "queued",
     )
 

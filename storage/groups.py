@@ -12,6 +12,7 @@ from typing import Any, cast
 from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.decision import Person
@@ -40,6 +41,13 @@ def table_of(model: type[Base]) -> Table:
     """A model's table, for batches written through Core: one statement run for all rows
     (executemany), without the ORM's per-row bookkeeping."""
     return cast(Table, model.__table__)
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE statement wrote. The session returns a
+    CursorResult for those, though its `execute` is typed to return a plain Result."""
+    assert isinstance(result, CursorResult)
+    return result.rowcount
 
 
 class Repository:

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.sql.expression import ScalarSelect
 
 from rules.health import GroupCounts, GroupMetrics, Window
-from storage.groups import PRESENT, Repository, table_of, upsert
+from storage.groups import PRESENT, Repository, affected, table_of, upsert
 from storage.models import (
     Activity,
     ActivityReply,
@@ -308,7 +308,7 @@ class HealthRepository(Repository):
             result = await self.session.execute(
                 delete(model).where(model.chat_id.in_(chats), model.day < before)
             )
-            removed += int(getattr(result, "rowcount", 0) or 0)
+            removed += affected(result)
         return removed
 
     # -- roles ---------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, or_, select, update
 
-from storage.groups import Repository, table_of, upsert
+from storage.groups import Repository, affected, table_of, upsert
 from storage.models import Inbox
 
 
@@ -54,9 +54,12 @@ class InboxRepository(Repository):
         stmt = upsert(self.session, table_of(Inbox)).on_conflict_do_nothing(
             index_elements=["update_id"]
         )
-        rows = []
+        rows: list[dict[str, Any]] = []
+        pending_ids: set[int] = set()
         for item in items:
             payload, problem = storable(item.payload)
+            if problem is None:
+                pending_ids.add(item.update_id)
             rows.append(
                 {
                     "update_id": item.update_id,
@@ -71,7 +74,7 @@ class InboxRepository(Repository):
             )
         result = await self.session.execute(stmt.returning(Inbox.update_id), rows)
         stored = {int(i) for i in result.scalars()}
-        return {row["update_id"] for row in rows if row["error"] is None} & stored
+        return pending_ids & stored
 
     async def pending(self, *, limit: int, after_id: int | None = None) -> list[Received]:
         query = select(Inbox.update_id, Inbox.chat_id, Inbox.payload, Inbox.attempts).where(
@@ -109,7 +112,7 @@ class InboxRepository(Repository):
             where=table.c.status == "pending",
         )
         result = await self.session.execute(stmt)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(affected(result))
 
     async def finish_many(self, update_ids: Sequence[int], *, at: datetime) -> None:
         if update_ids:
@@ -155,7 +158,7 @@ class InboxRepository(Repository):
                 )
             )
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return affected(result)
 
     async def status_of(self, update_id: int) -> str | None:
         row = await self.session.get(Inbox, update_id)

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from storage.groups import Repository
+from storage.groups import Repository, affected
 from storage.models import BlacklistEntry, LabeledMessage, Member, ModerationLog, Warning
 
 STRIKE = "inviter_strike"
@@ -79,7 +79,7 @@ class WarningRepository(Repository):
             )
             .values(revoked_at=now, revoked_by=by)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return affected(result)
 
 
 class BlacklistRepository(Repository):

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select, update
 
 from rules.actions import BY_KIND, LANE_OF_KIND, Action, Lane, Priority, SendMessage
-from storage.groups import Repository
+from storage.groups import Repository, affected
 from storage.models import Outbox, PostedMessage, utcnow
 
 _ADAPTERS: dict[str, TypeAdapter[Any]] = {kind: TypeAdapter(cls) for kind, cls in BY_KIND.items()}
@@ -146,7 +146,7 @@ class OutboxRepository(Repository):
             .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
             .values(payload=payload, not_before=not_before)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(affected(result))
 
     async def cancel(self, row_id: int, reason: str) -> bool:
         """Drop a row the executor has not taken yet (a welcome to someone since banned)."""
@@ -155,7 +155,7 @@ class OutboxRepository(Repository):
             .where(Outbox.id == row_id, Outbox.status == "pending", Outbox.attempts == 0)
             .values(status="cancelled", last_error=reason, finished_at=utcnow())
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(affected(result))
 
     async def unfinished(self, *, after_id: int = 0) -> list[Queued]:
         rows = await self.session.execute(

@@ -21,7 +21,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from rules.health import Window
 from rules.roles import BEHAVIOUR_BITS, MemberActivity, Role, RoleRules
-from storage.groups import PRESENT, Repository
+from storage.groups import PRESENT, Repository, affected
 from storage.health import Bounds, active_chats
 from storage.models import (
     Activity,
@@ -119,7 +119,7 @@ class RoleRepository(Repository):
             )
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(result, "rowcount", 0) or 0)
+        return affected(result)
 
     async def member_activity(
         self,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from storage.groups import Repository, upsert
+from storage.groups import Repository, affected, upsert
 from storage.models import AlertSent, Schedule, utcnow
 
 
@@ -72,4 +72,4 @@ class AlertRepository(Repository):
         result = await self.session.execute(
             stmt.on_conflict_do_nothing(index_elements=["chat_id", "kind", "day"])
         )
-        return bool(getattr(result, "rowcount", 0))
+        return bool(affected(result))

@@ -11,7 +11,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -105,12 +105,12 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Databases]:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def db_url(request: pytest.FixtureRequest, databases: Databases) -> AsyncIterator[str]:
+async def db_url(request: pytest.FixtureRequest, databases: Databases) -> str:
     """A fresh migrated database, once on SQLite and once on PostgreSQL."""
-    yield await databases.fresh(request.param)
+    return await databases.fresh(request.param)
 
 
 @pytest.fixture
-async def app_db_url(databases: Databases) -> AsyncIterator[str]:
+async def app_db_url(databases: Databases) -> str:
     """The database end-to-end tests run on: PostgreSQL when configured, else SQLite."""
-    yield await databases.fresh("postgres" if PG_URL else "sqlite")
+    return await databases.fresh("postgres" if PG_URL else "sqlite")

@@ -106,7 +106,7 @@ def test_empty_and_tiny_inputs_render(days, n_groups):
 
 
 def test_odd_input_renders():
-    days = trend(5)[::-1] + [TrendPoint(date(2026, 12, 20), 0, 0)]  # unsorted, with a gap
+    days = [*trend(5)[::-1], TrendPoint(date(2026, 12, 20), 0, 0)]  # unsorted, with a gap
     odd = [GroupPoint(-0.5, "inactive"), GroupPoint(1.0, "high"), GroupPoint(1.7, "high")]
     odd += [GroupPoint(float("nan"), "general"), GroupPoint(0.3, "unknown-tier")]
     labels = ChartLabels("$5 ads $x^2$ {}", "a_b", "$", "%", "\\", "{", "}", {})

@@ -64,7 +64,8 @@ async def test_executor_keeps_order_within_a_chat(env):
         chat: [p["text"] for p in request.made("sendMessage") if p["chat_id"] == chat]
         for chat in (A, B)
     }
-    assert texts[A] == ["m1", "m3", "m5", "m7", "m9"] and texts[B] == ["m0", "m2", "m4", "m6", "m8"]
+    assert texts[A] == ["m1", "m3", "m5", "m7", "m9"]
+    assert texts[B] == ["m0", "m2", "m4", "m6", "m8"]
     assert await statuses(sessions) == {"done": 10}
 
 
@@ -100,7 +101,8 @@ async def test_executor_removals_go_first_and_together(env):
     ]
     batches = [p["message_ids"] for p in request.made("deleteMessages")]
     assert sorted(i for b in batches for i in b) == list(range(100, 250))
-    assert max(len(b) for b in batches) == 100 and len(batches) == 2
+    assert max(len(b) for b in batches) == 100
+    assert len(batches) == 2
     # 150 removals in 2 calls, and they do not wait behind the chat's messages
     assert methods.index("deleteMessages") < methods.index("sendMessage") + 2
 
@@ -129,7 +131,8 @@ async def test_executor_honours_429_and_keeps_order(env):
     sends = [(p["text"], t) for name, p, t in request.calls if name == "sendMessage"]
     assert [text for text, _ in sends] == ["first", "first", "second"]
     assert sends[1][1] - sends[0][1] >= 0.95  # waited retry_after
-    assert executor.stats.flood_waits == 1 and await statuses(sessions) == {"done": 2}
+    assert executor.stats.flood_waits == 1
+    assert await statuses(sessions) == {"done": 2}
 
 
 async def test_executor_retries_server_errors_then_succeeds(env):
@@ -139,7 +142,8 @@ async def test_executor_retries_server_errors_then_succeeds(env):
     await queue(sessions, BanMember(chat_id=A, user_id=7))
     await executor.drain(timeout=20)
     assert len(request.made("banChatMember")) == 3
-    assert executor.stats.retried == 2 and await statuses(sessions) == {"done": 1}
+    assert executor.stats.retried == 2
+    assert await statuses(sessions) == {"done": 1}
 
 
 async def test_executor_keeps_a_ban_before_its_lift_across_priorities(env):
@@ -169,7 +173,8 @@ async def test_executor_records_permanent_failure_once(env):
     assert len(request.made("restrictChatMember")) == 1
     async with sessions() as s:
         row = await OutboxRepository(s).get(row_id)
-    assert row.status == "failed" and "not enough rights" in row.last_error.lower()
+    assert row.status == "failed"
+    assert "not enough rights" in row.last_error.lower()
 
 
 async def test_executor_answer_reports_the_failure_of_the_call_it_follows(env):
@@ -205,7 +210,8 @@ async def test_executor_gives_up_after_max_attempts(env):
     await executor.drain(timeout=30)
     async with sessions() as s:
         row = await OutboxRepository(s).get(row_id)
-    assert row.status == "failed" and "gave up after 8 tries" in row.last_error
+    assert row.status == "failed"
+    assert "gave up after 8 tries" in row.last_error
 
 
 async def test_executor_fails_a_malformed_row_without_retrying(env):
@@ -218,11 +224,9 @@ async def test_executor_fails_a_malformed_row_without_retrying(env):
     await executor.drain(timeout=10)
     async with sessions() as s:
         row = await OutboxRepository(s).get(row_id)
-    assert (
-        row.status == "failed"
-        and "malformed" in row.last_error
-        and request.made("sendMessage") == []
-    )
+    assert row.status == "failed"
+    assert "malformed" in row.last_error
+    assert request.made("sendMessage") == []
 
 
 async def test_executor_follows_migrated_group(env):

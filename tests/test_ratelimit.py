@@ -1,5 +1,7 @@
 """SendLimiter with the time passed in: overall spacing, the per-group window, pauses."""
 
+from itertools import pairwise
+
 import pytest
 
 from bot.ratelimit import WINDOW, SendLimiter
@@ -9,7 +11,7 @@ def test_ratelimit_spaces_calls_overall():
     limiter = SendLimiter(per_second=30, per_chat_per_minute=20)
     slots = [limiter.reserve(chat, 100.0, counts=False) for chat in range(60)]
     assert slots[0] == 100.0
-    gaps = {round(b - a, 6) for a, b in zip(slots, slots[1:], strict=False)}
+    gaps = {round(b - a, 6) for a, b in pairwise(slots)}
     assert gaps == {round(limiter.interval, 6)}
     # never more than 30 calls in any one second
     assert all(sum(1 for s in slots if t <= s < t + 1) <= 30 for t in slots)
@@ -43,4 +45,5 @@ def test_ratelimit_forgets_idle_chats():
     limiter.reserve(-1, 0.0, counts=True)
     limiter.pause_chat(-2, 5.0)
     limiter.forget_idle(1000.0)
-    assert limiter._chat_sends == {} and limiter._paused_until == {}
+    assert limiter._chat_sends == {}
+    assert limiter._paused_until == {}

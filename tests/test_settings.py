@@ -47,13 +47,15 @@ def test_settings_from_env(monkeypatch):
     settings = load_settings()
     assert settings.owner_ids == [42, 7000000000]
     assert settings.database_url == "postgresql+asyncpg://u@127.0.0.1/db"
-    assert TOKEN not in repr(settings) and TOKEN not in str(settings.model_dump())
+    assert TOKEN not in repr(settings)
+    assert TOKEN not in str(settings.model_dump())
 
 
 def test_settings_from_dotenv(tmp_path):
     (tmp_path / ".env").write_text("OWNER_IDS=5\nTIMEZONE=Europe/Berlin\n")
     settings = load_settings()
-    assert settings.owner_ids == [5] and settings.timezone == "Europe/Berlin"
+    assert settings.owner_ids == [5]
+    assert settings.timezone == "Europe/Berlin"
 
 
 @pytest.mark.parametrize(
@@ -110,7 +112,8 @@ def test_cli_bad_setting_exits_2_without_traceback(tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
-    assert proc.stderr.count("\n") == 1 and "configuration error:" in proc.stderr
+    assert proc.stderr.count("\n") == 1
+    assert "configuration error:" in proc.stderr
     assert TOKEN not in proc.stderr + proc.stdout
 
 

@@ -58,7 +58,9 @@ async def test_digest_for_many_groups_fits_and_attaches_the_table(sessions):
     assert all(len(part) <= 4096 for part in digest.texts)
     text = "\n".join(digest.texts)
     assert text.startswith("<b>📊 周报 2026-11-16 – 2026-11-22</b>")
-    assert "共 40 个群" in text and "需要关注" in text and "见附件表格" in text
+    assert "共 40 个群" in text
+    assert "需要关注" in text
+    assert "见附件表格" in text
     assert "&lt;b&gt;" in text, "titles are escaped for HTML"
     assert text.count("\n🔴") + text.count("\n🟡") + text.count("\n🟢") <= LIST_LIMIT
     rows = list(csv.DictReader(io.StringIO(digest.csv.decode("utf-8-sig"))))
@@ -66,8 +68,10 @@ async def test_digest_for_many_groups_fits_and_attaches_the_table(sessions):
     tiers = {r["tier"] for r in rows}
     assert tiers == {"high", "general", "inactive"}
     first = rows[0]
-    assert first["needs_attention"] == "1" and float(first["active_ratio"]) < 0.10
-    assert digest.chart is not None and digest.chart[:8] == b"\x89PNG\r\n\x1a\n"
+    assert first["needs_attention"] == "1"
+    assert float(first["active_ratio"]) < 0.10
+    assert digest.chart is not None
+    assert digest.chart[:8] == b"\x89PNG\r\n\x1a\n"
     async with sessions() as s:
         kept = (await s.execute(GroupPeriod.__table__.select())).all()
     assert len(kept) == GROUPS

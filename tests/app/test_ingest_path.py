@@ -1,12 +1,9 @@
 """The per-update path: a session only when one is needed, caches dropped by what was written,
 handled updates remembered across a restart (the inbox), one chat's updates in order."""
 
-import asyncio
 import time
 
-from sqlalchemy import func, select, update
-
-from sqlalchemy import event
+from sqlalchemy import event, func, select, update
 
 from bot.app import build, running
 from bot.intake import order_key
@@ -14,9 +11,9 @@ from bot.settings import Settings
 from sandbox.offline import ScriptedRequest
 from services.state import StateCache
 from services.uow import UnitOfWork
-from storage.inbox import InboxRepository, Received
 from storage.db import Written, create_engine, create_session_factory, written
 from storage.groups import AllianceRepository, ChatRepository
+from storage.inbox import InboxRepository, Received
 from storage.models import Activity, Chat, Member, ModerationLog, utcnow
 
 TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
@@ -130,7 +127,9 @@ async def test_one_chats_updates_are_processed_in_order(app_db_url):
         )
     odd = [n for n in seen if n % 2]
     even = [n for n in seen if not n % 2]
-    assert odd == sorted(odd) and even == sorted(even) and len(seen) == 60
+    assert odd == sorted(odd)
+    assert even == sorted(even)
+    assert len(seen) == 60
 
 
 async def test_a_decision_is_committed_with_its_update_and_keeps_the_chat_cached(app_db_url):
@@ -174,7 +173,8 @@ async def test_a_written_membership_is_read_again_and_keeps_the_counts_made_sinc
     try:
         uow = UnitOfWork(sessions)
         view = await state.member(uow, GROUP, 5)
-        assert view is not None and view.messages_seen == 3
+        assert view is not None
+        assert view.messages_seen == 3
         state.count_message(GROUP, 5, utcnow())
         state.count_message(GROUP, 5, utcnow())
         await uow.session.close()
@@ -189,7 +189,8 @@ async def test_a_written_membership_is_read_again_and_keeps_the_counts_made_sinc
         uow = UnitOfWork(sessions)
         view = await state.member(uow, GROUP, 5)
         assert view is not None
-        assert view.status == "restricted" and view.messages_seen == 5
+        assert view.status == "restricted"
+        assert view.messages_seen == 5
         await uow.session.close()
     finally:
         await engine.dispose()
@@ -200,7 +201,8 @@ async def test_writes_drop_only_what_they_touched(db_url):
     try:
         uow = UnitOfWork(sessions)
         chat, _ = await state.chat(uow, GROUP)
-        assert chat is not None and state.chats.get(GROUP) is not None
+        assert chat is not None
+        assert state.chats.get(GROUP) is not None
         assert not await state.is_blacklisted(uow, 1, 5)
         await uow.session.close()
 
@@ -211,14 +213,16 @@ async def test_writes_drop_only_what_they_touched(db_url):
         await uow.session.commit()
         state.forget_written(written(uow.session))
         await uow.session.close()
-        assert state.chats.get(GROUP) is not None and state.blacklists.get(1) is not None
+        assert state.chats.get(GROUP) is not None
+        assert state.blacklists.get(1) is not None
 
         uow = UnitOfWork(sessions)
         (await uow.session.get(Chat, GROUP)).title = "renamed"
         await uow.session.commit()
         state.forget_written(written(uow.session))
         await uow.session.close()
-        assert state.chats.get(GROUP) is None and state.blacklists.get(1) is not None
+        assert state.chats.get(GROUP) is None
+        assert state.blacklists.get(1) is not None
 
         uow = UnitOfWork(sessions)
         await uow.session.execute(update(Chat).values(title="again"))  # rows not known

@@ -100,8 +100,10 @@ async def test_an_unparseable_update_is_set_aside_and_the_rest_flow_on(app_db_ur
         await d.runtime.activity.flush()
         async with d.runtime.sessions() as session:
             after = await session.get(Inbox, 51)
-    assert row.status == "quarantined" and "cannot be parsed" in row.error
-    assert after.status == "done" and pending <= 2
+    assert row.status == "quarantined"
+    assert "cannot be parsed" in row.error
+    assert after.status == "done"
+    assert pending <= 2
     assert caplog.text.count("update 50 set aside") == 1
 
 
@@ -125,5 +127,7 @@ async def test_a_failing_update_is_tried_again_then_set_aside(app_db_url, caplog
         async with d.runtime.sessions() as session:
             row = await session.get(Inbox, 60)
     assert tries == [60, 60, 60]
-    assert row.status == "quarantined" and "a handler bug" in row.error and row.attempts == 2
+    assert row.status == "quarantined"
+    assert "a handler bug" in row.error
+    assert row.attempts == 2
     assert caplog.text.count("update 60 set aside") == 1

@@ -7,9 +7,9 @@ import socket
 import httpx
 
 from bot.app import build, running
-from storage.inbox import InboxRepository
 from bot.settings import Settings
 from sandbox.offline import ScriptedRequest
+from storage.inbox import InboxRepository
 
 TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
 
@@ -52,10 +52,8 @@ async def test_webhook_checks_secret_and_processes_updates(app_db_url):
     app = await build(settings, token=TOKEN, request=request, updates_request=request)
     async with running(app):
         (hook,) = request.made("setWebhook")
-        assert (
-            hook["url"] == f"http://127.0.0.1:{port}/hook"
-            and hook["secret_token"] == "s3cret-token"
-        )
+        assert hook["url"] == f"http://127.0.0.1:{port}/hook"
+        assert hook["secret_token"] == "s3cret-token"
         assert "chat_member" in hook["allowed_updates"]
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             missing = await client.post("/hook", json=start_update(1))
@@ -85,7 +83,8 @@ async def test_webhook_checks_secret_and_processes_updates(app_db_url):
                 break
             await asyncio.sleep(0.02)
         (sent,) = request.made("sendMessage")
-        assert sent["chat_id"] == 42 and "look after community groups" in sent["text"]
+        assert sent["chat_id"] == 42
+        assert "look after community groups" in sent["text"]
 
 
 async def _post(port, update):

@@ -14,9 +14,9 @@ from sqlalchemy import update
 from bot.app import Deployment, build, running
 from bot.settings import Settings
 from sandbox import bot_api
+from sandbox.inprocess import InProcessRequest
 from sandbox.membership import Membership
 from sandbox.model import Chat, Message, User
-from sandbox.inprocess import InProcessRequest
 from sandbox.talk import Talk
 from sandbox.world import World, settle, wait_for
 from storage.models import Chat as ChatRow

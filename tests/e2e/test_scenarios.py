@@ -42,7 +42,8 @@ def test_scenario_failing_expectation_exits_non_zero(tmp_path):
         timeout=180,
         stdin=subprocess.DEVNULL,
     )
-    assert proc.returncode == 1 and "FAIL line 4" in proc.stdout
+    assert proc.returncode == 1
+    assert "FAIL line 4" in proc.stdout
 
 
 def test_make_run_without_token_starts_the_sandbox(tmp_path):

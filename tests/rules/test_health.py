@@ -87,7 +87,7 @@ def test_window_days_and_neighbours():
     ids=["end-before-start", "zero-days"],
 )
 def test_window_rejects_nonsense(build):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="window"):
         build()
 
 
@@ -218,7 +218,8 @@ def test_compute_copies_counts_and_rates_per_day():
         140,
     )
     assert m.messages_per_day == 20.0
-    assert m.active_ratio == 0.25 and m.tier is Tier.GENERAL
+    assert m.active_ratio == 0.25
+    assert m.tier is Tier.GENERAL
     assert (
         compute(counts(messages=45), Window.ending(date(2026, 3, 29), 30)).messages_per_day == 1.5
     )

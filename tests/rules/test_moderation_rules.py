@@ -197,4 +197,5 @@ def test_welcome_safe_renderer_fills_only_placeholders(template, expected):
 
 def test_welcome_never_exceeds_telegrams_limit():
     text = render_welcome("{rules}{rules}{rules}", names=["A"], title="t", rules="规" * 3500)
-    assert len(text.encode("utf-16-le")) // 2 <= 4096 and text.endswith("…")
+    assert len(text.encode("utf-16-le")) // 2 <= 4096
+    assert text.endswith("…")

@@ -60,7 +60,8 @@ def test_default_limit_is_telegrams():
     assert split_message("x" * 4000 + "\n" + "y" * 96) == ["x" * 4000, "y" * 96]
     report = "\n\n".join(f"<b>Group {i}</b>\nactive 40%\nexit 2%" for i in range(400))
     parts = split_message(report)
-    assert len(report) > 4096 and len(parts) == 4
+    assert len(report) > 4096
+    assert len(parts) == 4
     assert all(len(p) <= 4096 for p in parts)
     assert all(p.startswith("<b>Group ") and p.endswith("exit 2%") for p in parts)
     assert "\n\n".join(parts) == report

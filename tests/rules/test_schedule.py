@@ -290,7 +290,8 @@ def test_format_parses_back_for_every_day_set():
 def test_last_and_next_due(r, now, tz, last, next_):
     assert last_due(r, now, tz) == last
     assert next_due(r, now, tz) == next_
-    assert last_due(r, now, tz).tzinfo is tz and next_due(r, now, tz).tzinfo is tz
+    assert last_due(r, now, tz).tzinfo is tz
+    assert next_due(r, now, tz).tzinfo is tz
 
 
 def test_due_times_keep_local_wall_time_across_dst():

@@ -187,7 +187,8 @@ def test_display_name_finding_is_kept_per_name_and_policy():
     open_policy = DetectPolicy()
     first = check_display_name(evidence("hi", name=name), open_policy)
     again = check_display_name(evidence("hello", name=name), open_policy)
-    assert first is not None and again == first
+    assert first is not None
+    assert again == first
     assert first == _display_name_signal(normalise(name), open_policy)
     # The same name under a policy that allows the channel is judged again, not taken from before.
     assert check_display_name(evidence("hi", name=name), POLICY) == _display_name_signal(

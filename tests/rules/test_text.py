@@ -77,7 +77,7 @@ def test_whitespace_shortcut_changes_nothing():
 
     from rules.text import _collapse_spaces, _spaces
 
-    alphabet = list("ab 中.") + ["\t", "\n", "\u3000", "\xa0", "\u200b", "\x1c", "\x85", "\u2029"]
+    alphabet = [*"ab 中.", "\t", "\n", "\u3000", "\xa0", "\u200b", "\x1c", "\x85", "\u2029"]
     rng = random.Random(20240611)
     for _ in range(20_000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7)))

@@ -67,7 +67,8 @@ async def test_script_passing_scenario_prints_transcript():
     text = out.getvalue()
     assert failures == 0, text
     assert "[g1 Guangzhou 广州] alice: hello 大家好  #2" in text
-    assert "[g1 Guangzhou 广州] bot: hi" in text and "[Ban me]" in text
+    assert "[g1 Guangzhou 广州] bot: hi" in text
+    assert "[Ban me]" in text
     assert "[g1 Guangzhou 广州] bob joined (invited by alice)" in text
     assert "[g1 Guangzhou 广州] bot banned bob" in text
     assert "[g1 Guangzhou 广州] bob tried to join: refused, banned" in text
@@ -106,15 +107,16 @@ async def test_script_console_default_world():
     assert failures == 0, text
     assert "expect bot said in g1" in text  # the help text
     assert "[g1 Guangzhou] olga added the bot as admin" in text
-    assert "[g1 Guangzhou] alice: 你好" in text and "never" not in text.split("quit")[-1]
+    assert "[g1 Guangzhou] alice: 你好" in text
+    assert "never" not in text.split("quit")[-1]
     assert "ok   line 3:" in text
 
 
 def test_script_syntax_covers_message_options():
     step = parse_line('eve@g1 forwarded from "Crypto News" photo: 空投')
-    assert (
-        step.kind == "say" and step.args["forward_name"] == "Crypto News" and "photo" in step.args
-    )
+    assert step.kind == "say"
+    assert step.args["forward_name"] == "Crypto News"
+    assert "photo" in step.args
     assert parse_line("olga@g1 anonymous: 公告").args["anonymous"] == "yes"
     assert parse_line("expect last message of eve in g1 was deleted").kind == "expect_deleted"
     assert parse_line("  # a comment") is None

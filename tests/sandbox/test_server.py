@@ -33,12 +33,13 @@ async def test_server_echo_bot_round_trip(world, server):
         assert me.username == world.bot.username
         alice = world.users["alice"]
         member = await app.bot.get_chat_member(world.chats["g1"].id, alice.id)
-        assert member.status == "member" and member.user.first_name == "Alice"
+        assert member.status == "member"
+        assert member.user.first_name == "Alice"
         assert await app.bot.ban_chat_member(world.chats["g1"].id, alice.id)
         assert world.is_banned("alice", "g1")
         banned = await app.bot.get_chat_member(world.chats["g1"].id, alice.id)
         assert banned.status == "kicked"
-        with pytest.raises(BadRequest, match="(?i)can't remove chat owner"):
+        with pytest.raises(BadRequest, match=r"(?i)can't remove chat owner"):
             await app.bot.ban_chat_member(world.chats["g1"].id, world.users["olga"].id)
         admins = await app.bot.get_chat_administrators(world.chats["g1"].id)
         assert {a.user.id for a in admins} == {
@@ -82,7 +83,8 @@ async def test_server_uploads_and_limits(world, server):
         )
         sent = world.bot_messages("g1")[-1]
         assert sent.extra["document"]["file_name"] == "report.csv"
-        assert sent.extra["document"]["file_size"] == 1234 and sent.caption == "weekly 周报"
+        assert sent.extra["document"]["file_size"] == 1234
+        assert sent.caption == "weekly 周报"
         photo = await app.bot.send_photo(chat_id, InputFile(b"p" * 99, filename="chart.png"))
         assert photo.photo[-1].file_size == 99
         with pytest.raises(RetryAfter) as flood:
@@ -100,7 +102,8 @@ async def test_server_json_body_and_unknown_method(world, server):
         url = f"{server.base_url}123:ABC/sendMessage"
         async with client.post(url, json={"chat_id": world.users["alice"].id, "text": "12"}) as r:
             body = await r.json()
-        assert body["ok"] and body["result"]["text"] == "12"
+        assert body["ok"]
+        assert body["result"]["text"] == "12"
         async with client.post(f"{server.base_url}123:ABC/nope") as r:
             assert r.status == 404
             assert (await r.json())["description"] == "Not Found: method not found"
@@ -149,7 +152,8 @@ async def test_server_webhook_delivers_with_secret():
                 world.webhook["secret_token"] = "wrong"
                 talk.send("alice", "g1", "second")
                 await world.wait_for(lambda: world.webhook.get("last_error_message"), timeout=5)
-                assert got == ["via hook"] and len(world.updates)
+                assert got == ["via hook"]
+                assert len(world.updates)
                 world.webhook["secret_token"] = "s3cret"
                 await world.wait_for(lambda: got == ["via hook", "second"], timeout=5)
                 await world.settle()
@@ -189,10 +193,15 @@ async def test_server_every_member_status_parses_in_ptb(world, server):
         "bob": "kicked",
         "carl": "left",
     }
-    assert bot_member.can_delete_messages and bot_member.can_restrict_members
-    assert chat.title == "Guangzhou" and chat.type == "supergroup"
-    assert link.name == "spring" and link.creator.id == world.bot.id and link.creates_join_request
-    assert [c.command for c in commands] == ["start"] and count == 4
+    assert bot_member.can_delete_messages
+    assert bot_member.can_restrict_members
+    assert chat.title == "Guangzhou"
+    assert chat.type == "supergroup"
+    assert link.name == "spring"
+    assert link.creator.id == world.bot.id
+    assert link.creates_join_request
+    assert [c.command for c in commands] == ["start"]
+    assert count == 4
 
 
 async def test_server_second_poller_ends_the_first_with_409(world, server):
@@ -219,7 +228,7 @@ async def test_server_long_poll_wakes_on_update_and_honours_offset_and_limit(wor
         talk.private("alice", "one")
         talk.private("alice", "two")
         body = await (await asyncio.wait_for(poll, timeout=5)).json()
-        assert [u["message"]["text"] for u in body["result"]][0] == "one"
+        assert body["result"][0]["message"]["text"] == "one"
         limited = await (await client.post(url, data={"offset": str(offset), "limit": "1"})).json()
         assert [u["message"]["text"] for u in limited["result"]] == ["one"]
         rest = await (await client.post(url, data={"offset": str(offset + 1)})).json()

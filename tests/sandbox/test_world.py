@@ -163,7 +163,8 @@ def test_world_rate_limits_answer_429_with_retry_after():
         now[0] += 0.5
         assert call(world, "sendMessage", chat_id=g1.id, text=f"m{n}")[0] == 200
     status, body = call(world, "sendMessage", chat_id=g1.id, text="one too many")
-    assert status == 429 and body["description"].startswith("Too Many Requests: retry after ")
+    assert status == 429
+    assert body["description"].startswith("Too Many Requests: retry after ")
     assert body["parameters"]["retry_after"] == 51  # the first send leaves the window in 50.5 s
     user_message = talk.send("adam", "g1", "x")
     assert call(world, "deleteMessage", chat_id=g1.id, message_id=user_message.message_id)[0] == 200
@@ -182,7 +183,8 @@ def test_world_rate_limit_per_second_overall():
         talk.private(user, "/start")
     ids = [world.users[u].id for u in ("alice", "bob", "adam", "olga")]
     answers = [call(world, "sendMessage", chat_id=ids[n % 4], text="x")[0] for n in range(31)]
-    assert answers.count(200) == 30 and answers[-1] == 429
+    assert answers.count(200) == 30
+    assert answers[-1] == 429
     now[0] += 1.01
     assert call(world, "sendMessage", chat_id=ids[0], text="x")[0] == 200
 
@@ -226,7 +228,8 @@ def test_world_send_marks_entities_in_utf16():
     types = {e["type"]: e for e in message.entities}
     assert types["mention"]["offset"] == 6  # the emoji counts two UTF-16 units
     assert set(types) == {"mention", "url", "bot_command", "text_link"}
-    assert message.text.endswith("看") and types["text_link"]["url"] == "https://x.cn/a"
+    assert message.text.endswith("看")
+    assert types["text_link"]["url"] == "https://x.cn/a"
 
 
 def test_world_html_parse_mode():
@@ -239,7 +242,8 @@ def test_world_html_parse_mode():
     status, body = call(
         world, "sendMessage", chat_id=world.chats["g1"].id, text="a <x> b", parse_mode="HTML"
     )
-    assert status == 400 and body["description"].startswith("Bad Request: can't parse entities")
+    assert status == 400
+    assert body["description"].startswith("Bad Request: can't parse entities")
 
 
 def test_world_join_request_approve_and_migration(world):
@@ -257,11 +261,15 @@ def test_world_join_request_approve_and_migration(world):
     basic = world.add_group("g3", "Shenzhen", owner="olga", supergroup=False)
     members.add_bot("g3", by="olga")
     new = members.migrate_to_supergroup("g3")
-    assert new.id != basic.id and world.chats["g3"] is new and new.type == "supergroup"
+    assert new.id != basic.id
+    assert world.chats["g3"] is new
+    assert new.type == "supergroup"
     status, body = call(world, "sendMessage", chat_id=basic.id, text="x")
-    assert status == 400 and body["parameters"] == {"migrate_to_chat_id": new.id}
+    assert status == 400
+    assert body["parameters"] == {"migrate_to_chat_id": new.id}
     texts = [u["message"] for u in fetch(world) if "message" in u][-2:]
-    assert texts[0]["migrate_to_chat_id"] == new.id and texts[1]["migrate_from_chat_id"] == basic.id
+    assert texts[0]["migrate_to_chat_id"] == new.id
+    assert texts[1]["migrate_from_chat_id"] == basic.id
 
 
 async def test_world_settle_waits_for_confirmation():

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from sandbox import Membership, Talk, bot_api
 from sandbox.posting import message_to_api
 from tests.sandbox.conftest import small_world
@@ -76,7 +78,8 @@ def test_clock_ban_until_date_runs_on_the_sandbox_clock():
             "until_date": until,
         },
     )
-    assert status == 200 and world.status_of("alice", "g1") == "restricted"
+    assert status == 200
+    assert world.status_of("alice", "g1") == "restricted"
     assert talk.send("alice", "g1", "muted") is None
     world.shift(DAY + 60)
     assert world.status_of("alice", "g1") == "member"
@@ -133,7 +136,8 @@ def test_react_again_with_the_same_emoji_is_a_no_op():
     assert said.reactions == {world.users["alice"].id: ["👍"]}
     talk.react("alice", "g1", said, None)  # taking it back
     taken = payloads(fetch(world), "message_reaction_count")
-    assert said.reactions == {} and taken[-1]["reactions"] == []
+    assert said.reactions == {}
+    assert taken[-1]["reactions"] == []
 
 
 def test_react_updates_follow_allowed_updates_and_bot_rights():
@@ -164,11 +168,14 @@ def test_reply_carries_a_full_reply_to_message_without_nesting():
     third = talk.send("bob", "g1", "好", reply_to=second)
     updates = payloads(fetch(world), "message")
     replied = updates[-2]["reply_to_message"]
-    assert replied["message_id"] == first.message_id and replied["text"] == "周六几点？"
-    assert replied["from"]["id"] == world.users["bob"].id and replied["chat"]["id"] == first.chat_id
+    assert replied["message_id"] == first.message_id
+    assert replied["text"] == "周六几点？"
+    assert replied["from"]["id"] == world.users["bob"].id
+    assert replied["chat"]["id"] == first.chat_id
     assert replied["date"] == first.date
     nested = updates[-1]["reply_to_message"]
-    assert nested["message_id"] == second.message_id and "reply_to_message" not in nested
+    assert nested["message_id"] == second.message_id
+    assert "reply_to_message" not in nested
     assert third.extra["_reply_to"] == second.message_id
 
 
@@ -183,9 +190,5 @@ def test_user_messages_and_last_message_of_skip_service_and_deleted():
     assert world.last_message_of("alice", "g1") is two
     two.deleted = True
     assert world.last_message_of(world.users["alice"].id, world.chats["g1"]) is one
-    try:
+    with pytest.raises(KeyError, match="olga has no message in g1"):
         world.last_message_of("olga", "g1")
-    except KeyError as exc:
-        assert "olga has no message in g1" in str(exc)
-    else:
-        raise AssertionError("olga wrote nothing")

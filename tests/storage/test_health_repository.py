@@ -150,7 +150,8 @@ async def test_health_group_counts_and_metrics(sessions):
     # active this week: 101, 102, 103, 106 (2 days), 107 (left since, still counted), 108
     assert g1.active_members == 6
     assert g1.messages == 7 * 2 + 7 * 1 + 7 * 5 + 2 * 1 + 7 * 3 + 7 * 1
-    assert g1.members == 40 and g1.members_at_start == 38
+    assert g1.members == 40
+    assert g1.members_at_start == 38
     assert g1.leaves == 1
     assert g1.joins == 1  # 105 joined 3 days ago (106 joined 10 days ago)
     assert g1.top_messages == 7 * 5  # the top tenth of 6 active members is 1 member: 103
@@ -158,7 +159,8 @@ async def test_health_group_counts_and_metrics(sessions):
     assert metrics.active_ratio == pytest.approx(6 / 40)
     assert metrics.tier.value == "inactive"
     assert metrics.exit_rate == pytest.approx(1 / 38)
-    assert counts[G2].active_members == 0 and counts[G2].members == 1  # known members only
+    assert counts[G2].active_members == 0
+    assert counts[G2].members == 1
 
 
 async def test_health_alerts_are_claimed_once_a_day_and_schedules_once(sessions):
@@ -172,5 +174,6 @@ async def test_health_alerts_are_claimed_once_a_day_and_schedules_once(sessions)
         schedules = ScheduleRepository(s)
         first = await schedules.ensure(alliance.id, "digest_daily", "daily 09:00")
         second = await schedules.ensure(alliance.id, "digest_daily", "daily 10:00")
-        assert first.id == second.id and second.recurrence == "daily 09:00"
+        assert first.id == second.id
+        assert second.recurrence == "daily 09:00"
         await s.commit()

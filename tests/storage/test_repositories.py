@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from rules.actions import Batch, BatchEntry, DeleteMessage, SendMessage
 from storage.activity import ActivityRepository, MemberCount, SeenUser
 from storage.db import create_engine, create_session_factory, has_written
 from storage.groups import (
@@ -20,7 +21,6 @@ from storage.moderation import (
     StrikeRepository,
     WarningRepository,
 )
-from rules.actions import Batch, BatchEntry, DeleteMessage, SendMessage
 from storage.outbox import CodecError, OutboxRepository, PostedMessageRepository, decode
 from storage.policy import GroupPolicy
 
@@ -54,7 +54,8 @@ async def test_repositories_alliance_and_chats_roundtrip(sessions):
         await s.commit()
     async with sessions() as s:
         again = await AllianceRepository(s).get_default([BIG], timezone="UTC", language="en")
-        assert again.id == alliance.id and again.owner_ids == [BIG]
+        assert again.id == alliance.id
+        assert again.owner_ids == [BIG]
         active = await ChatRepository(s).list_active(alliance.id)
         assert [c.id for c in active] == [GROUP - 1, GROUP]
         assert (await ChatRepository(s).get(GROUP)).created_at.tzinfo is not None
@@ -79,9 +80,11 @@ async def test_repositories_inbox_stores_once_claims_once_and_prunes(sessions):
         await repo.quarantine(8, "boom again", at=NOW)
         assert await repo.pending(limit=10) == []
         assert await repo.quarantined(since=NOW - timedelta(hours=1), chat_ids=[GROUP]) == 1
-        assert await repo.status_of(big) == "done" and await repo.status_of(8) == "quarantined"
+        assert await repo.status_of(big) == "done"
+        assert await repo.status_of(8) == "quarantined"
         assert await repo.prune(done_before=NOW - timedelta(days=1), quarantined_before=NOW) == 2
-        assert await repo.status_of(big) is None and await repo.status_of(8) == "quarantined"
+        assert await repo.status_of(big) is None
+        assert await repo.status_of(8) == "quarantined"
         await s.commit()
 
 
@@ -95,7 +98,8 @@ async def test_repositories_member_join_is_recorded_once(sessions):
             GROUP, BIG, at=NOW + timedelta(seconds=1), invited_by=None, invite_link="club-link"
         )
         row = await members.get(GROUP, BIG)
-        assert row.invited_by == BIG + 1 and row.invite_link == "club-link"
+        assert row.invited_by == BIG + 1
+        assert row.invite_link == "club-link"
         await members.record_leave(GROUP, BIG, at=NOW, status="left")
         assert await members.record_join(
             GROUP, BIG, at=NOW + timedelta(minutes=5), invited_by=None, invite_link=None
@@ -118,8 +122,11 @@ async def test_repositories_chat_migration_keeps_data(sessions):
     async with sessions() as s:
         new = await ChatRepository(s).get(GROUP)
         old = await ChatRepository(s).get(-5001)
-        assert new.rules_text == "be kind" and new.type == "supergroup" and new.status == "active"
-        assert old.status == "migrated" and old.migrated_to == GROUP
+        assert new.rules_text == "be kind"
+        assert new.type == "supergroup"
+        assert new.status == "active"
+        assert old.status == "migrated"
+        assert old.migrated_to == GROUP
         assert await MemberRepository(s).get(GROUP, BIG) is not None
         rows = await OutboxRepository(s).unfinished()
         assert [r.chat_id for r in rows] == [GROUP]
@@ -137,7 +144,8 @@ async def test_repositories_outbox_lifecycle(sessions):
             (later.id, "message", first.id),
         ]
         (claimed,) = await outbox.claim([first.id])
-        assert claimed.attempts == 1 and decode(
+        assert claimed.attempts == 1
+        assert decode(
             claimed.kind, claimed.chat_id, claimed.priority, claimed.payload
         ) == SendMessage(chat_id=GROUP, text="a")
         await outbox.reschedule([first.id], not_before=NOW + timedelta(seconds=30), error="429")
@@ -169,7 +177,8 @@ async def test_repositories_gathering_message_changes_only_while_waiting(session
             not_before=NOW + timedelta(seconds=3),
         )
         found = await outbox.latest_coalescing(GROUP, "welcome")
-        assert found.id == row.id and found.coalesce_key == "welcome"
+        assert found.id == row.id
+        assert found.coalesce_key == "welcome"
         both = SendMessage(
             chat_id=GROUP, text="hi Ann, Bob", batch=one.merged(BatchEntry(2, "Bob"))
         )
@@ -209,7 +218,7 @@ async def test_repositories_blacklist_add_revoke_report(sessions):
     async with sessions() as s:
         alliance = await _alliance_with_groups(s, GROUP)
         repo = BlacklistRepository(s)
-        entry, new = await repo.add(
+        _, new = await repo.add(
             alliance_id=alliance.id,
             user_id=BIG,
             reason="ads",
@@ -218,21 +227,18 @@ async def test_repositories_blacklist_add_revoke_report(sessions):
             source_chat_id=GROUP,
             at=NOW,
         )
+        assert new
         assert (
-            new
-            and (
-                await repo.add(
-                    alliance_id=alliance.id,
-                    user_id=BIG,
-                    reason="again",
-                    evidence={},
-                    added_by=1,
-                    source_chat_id=GROUP,
-                    at=NOW,
-                )
-            )[1]
-            is False
-        )
+            await repo.add(
+                alliance_id=alliance.id,
+                user_id=BIG,
+                reason="again",
+                evidence={},
+                added_by=1,
+                source_chat_id=GROUP,
+                at=NOW,
+            )
+        )[1] is False
         assert [e.user_id for e in await repo.take_unreported(alliance.id, at=NOW)] == [BIG]
         assert await repo.take_unreported(alliance.id, at=NOW) == []
         assert await repo.count_active(alliance.id) == 1
@@ -293,9 +299,11 @@ async def test_repositories_activity_batches_add_up(sessions):
         await s.commit()
     async with sessions() as s:
         member = await MemberRepository(s).get(GROUP, BIG)
-        assert member.messages_seen == 5 and member.last_message_at == NOW + timedelta(minutes=1)
+        assert member.messages_seen == 5
+        assert member.last_message_at == NOW + timedelta(minutes=1)
         user = await UserRepository(s).find_by_username("@AnnX")
-        assert user.id == BIG and user.first_name == "Ann B"
+        assert user.id == BIG
+        assert user.first_name == "Ann B"
         assert (await ChatRepository(s).get(GROUP)).title == "New title"
 
 
@@ -304,7 +312,7 @@ async def test_repositories_labeled_messages(sessions):
         repo = LabeledMessageRepository(s)
         await repo.add("加微信 兼职", "spam", source="admin", chat_id=GROUP, at=NOW)
         await repo.add_many([("hello", "ham")], source="import", at=NOW)
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="label must be spam or ham"):
             await repo.add("x", "maybe", source="admin", chat_id=None, at=NOW)
         assert sorted(await repo.all()) == [("hello", False), ("加微信 兼职", True)]
         assert await repo.count() == 2
@@ -320,5 +328,6 @@ async def test_repositories_write_detection(sessions):
 
 def test_policy_bad_values_fall_back_per_key():
     policy = GroupPolicy.load({"warn_limit": 0, "shadow_mode": True, "unknown": 1})
-    assert policy.warn_limit == 2 and policy.shadow_mode is True
+    assert policy.warn_limit == 2
+    assert policy.shadow_mode is True
     assert GroupPolicy.load(None).warn_limit == 2
