@@ -74,7 +74,8 @@ async def test_repositories_inbox_stores_once_claims_once_and_prunes(sessions):
         assert await repo.claim(big, at=NOW)
         assert not await repo.claim(big, at=NOW)
         assert await repo.claim(99, at=NOW)  # read from elsewhere (a stream): recorded here
-        assert not await repo.claim(99, at=NOW) and await repo.status_of(99) == "done"
+        assert not await repo.claim(99, at=NOW)
+        assert await repo.status_of(99) == "done"
         await repo.finish_many([7], at=NOW)
         await repo.record_failure(8, "boom")
         await repo.quarantine(8, "boom again", at=NOW)
