@@ -20,6 +20,7 @@ from rules.actions import (
     DeclineJoinRequest,
     DeleteMessage,
     EditMessageText,
+    Failure,
     Keyboard,
     LeaveChat,
     RestrictMember,
@@ -140,6 +141,51 @@ async def _membership(bot: Bot, action: _MembershipChange) -> Any:
             return await bot.decline_chat_join_request(chat, action.user_id)
         case _:
             assert_never(action)
+
+
+_FAILURES = (
+    (
+        Failure.RIGHTS,
+        (
+            "not enough rights",
+            "chat_admin_required",
+            "have no rights",
+            "need administrator rights",
+            "rights to",
+        ),
+    ),
+    (
+        Failure.ADMIN,
+        (
+            "is an administrator",
+            "chat owner",
+            "user_admin_invalid",
+            "can't remove chat",
+            "can't restrict chat",
+        ),
+    ),
+    (
+        Failure.NOT_FOUND,
+        (
+            "user not found",
+            "participant_id_invalid",
+            "user_id_invalid",
+            "user_not_participant",
+            "member not found",
+            "chat not found",
+        ),
+    ),
+    (Failure.SUPERGROUP, ("supergroup",)),
+)
+
+
+def failure_reason(error: str) -> Failure:
+    """Why Telegram refused a call, from its error text."""
+    text = error.lower()
+    for reason, markers in _FAILURES:
+        if any(marker in text for marker in markers):
+            return reason
+    return Failure.OTHER
 
 
 async def delete_many(bot: Bot, chat_id: int, message_ids: Sequence[int]) -> Any:

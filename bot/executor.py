@@ -8,8 +8,9 @@ Promises:
 - pacing (`bot.ratelimit`): calls are made at the moment their slot comes (about 30 a second
   overall; 20 messages a minute in a group), so the priorities decide at the last moment;
 - a 429 pauses the chat for its retry_after; timeouts and server errors back off and retry;
-- an answer that reports on a call (`after`) is sent only once that call is finished, and says
-  so truthfully when it failed (its `failure_text`);
+- an answer that reports on a call (`after`) is sent only once that call (and every call it
+  follows in turn) is finished, and says so truthfully when one failed, with the reason
+  (`SendMessage.failures`);
 - a row is marked `sending` (committed) before its call and `done` right after, so after a crash
   or kill -9 unfinished rows are resumed and finished rows are not repeated. Moderation calls are
   idempotent, so a resumed one has its effect once; a message whose send was cut after Telegram
@@ -29,13 +30,14 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
-from bot.calls import call, delete_many
+from bot.calls import call, delete_many, failure_reason
 from bot.lanes import Job, LaneKey, Lanes, Pick
 from bot.ratelimit import SendLimiter
-from rules.actions import Action, DeleteMessage, Lane, Priority, SendMessage
+from rules.actions import Action, DeleteMessage, Failure, Lane, Priority, SendMessage
 from storage.db import SessionFactory
 from storage.models import utcnow
 from storage.outbox import (
@@ -57,6 +59,7 @@ ALREADY_DONE = (
     "query is too old",
 )
 MAX_ATTEMPTS = 8
+MARK_RETRIES = (0.2, 0.5, 1.0)  # seconds between tries to write that a call was done
 MAX_BACKOFF = 300.0
 BACKOFF_BASE = 2.0
 RECONCILE_EVERY = 2.0  # seconds between looks for rows written elsewhere
@@ -83,7 +86,10 @@ class Executor:
     stats: ExecutorStats = field(default_factory=ExecutorStats)
     lanes: Lanes = field(default_factory=Lanes)
     _inflight: dict[int, Pick] = field(default_factory=dict)
-    _outcomes: dict[int, bool] = field(default_factory=dict)  # finished row -> it succeeded
+    # finished row -> why it (or a call it followed) failed; None: it succeeded
+    _outcomes: dict[int, Failure | None] = field(default_factory=dict)
+    # rows Telegram carried out whose mark could not be written yet: never handed out again
+    _unrecorded: dict[int, dict[str, Any] | None] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _runner: asyncio.Task[None] | None = None
@@ -123,13 +129,13 @@ class Executor:
         async with self.sessions() as session:
             repo = OutboxRepository(session)
             rows = await repo.unfinished(after_id=0 if full else self._high_water)
-            known = set(self.lanes.jobs) | self._inflight_ids()
+            known = set(self.lanes.jobs) | self._inflight_ids() | set(self._unrecorded)
             fresh = [r for r in rows if r.id not in known]
             waiting_on = {r.after_id for r in fresh if r.after_id is not None}
             statuses = await repo.statuses(sorted(waiting_on)) if waiting_on else {}
         for row_id, status in statuses.items():
-            if status in ("done", "failed"):
-                self._outcomes[row_id] = status == "done"
+            if status != "pending" and status != "sending":
+                self._outcomes[row_id] = None if status == "done" else Failure.OTHER
         self.accept(fresh)
 
     # ---- running -----------------------------------------------------------------------------
@@ -170,6 +176,7 @@ class Executor:
             self._last_look = now
             if full:
                 self._last_full_look = now
+            await self._record_unrecorded()
             await self.look(full=full)
             self.limiter.forget_idle(now)
         self.lanes.release_due(now)
@@ -232,6 +239,9 @@ class Executor:
             jobs = {j.id: j for j in pick.jobs}
             if claimed:
                 await self._carry_out(pick, claimed, jobs)
+            gone = [j.id for j in pick.jobs if j.id not in {c.id for c in claimed}]
+            if gone:  # finished or cancelled meanwhile: what waits for them may go now
+                await self._settle_from_rows(gone)
         finally:
             self.lanes.done(pick)
             self._inflight.pop(id(pick), None)
@@ -258,14 +268,17 @@ class Executor:
             self.stats.flood_waits += 1
             log.warning("429 in chat %s: waiting %.0fs", pick.chat_id, seconds)
             self.limiter.pause_chat(pick.chat_id, self.clock() + seconds)
-            await self._retry(pick, jobs, ids, seconds, f"429 retry after {seconds:.0f}s")
+            # a flood wait is Telegram's pacing, not a failure: it uses up no attempt
+            error = f"429 retry after {seconds:.0f}s"
+            await self._retry(pick, jobs, ids, seconds, error, refund=True)
         except ChatMigrated as exc:
             await self._migrated(pick, jobs, ids, exc.new_chat_id)
         except (BadRequest, Forbidden) as exc:
             if any(text in exc.message.lower() for text in ALREADY_DONE):
                 await self._record_done(ids, {"note": exc.message}, first)
             else:
-                await self._record_failed(ids, f"{type(exc).__name__}: {exc.message}")
+                error = f"{type(exc).__name__}: {exc.message}"
+                await self._record_failed(ids, error, failure_reason(exc.message))
         except NetworkError as exc:  # timeouts and 5xx: transient
             attempts = max(c.attempts for c in claimed)
             if attempts >= MAX_ATTEMPTS:
@@ -282,24 +295,41 @@ class Executor:
             await self._record_done(ids, value, first)
 
     async def _as_reported(self, action: Action, job: Job | None) -> Action:
-        """A message that reports on an earlier call says its `failure_text` instead when that
-        call did not succeed."""
-        if not isinstance(action, SendMessage) or not action.failure_text or job is None:
+        """A message that reports on earlier calls says why one of them failed instead, when
+        one did."""
+        if not isinstance(action, SendMessage) or not action.failures or job is None:
             return action
-        if job.after_id is None or await self._succeeded(job.after_id):
+        if job.after_id is None:
             return action
-        return replace(action, text=action.failure_text, failure_text=None)
+        reason = await self._failure_of(job.after_id)
+        text = action.failure_text(reason) if reason is not None else None
+        return replace(action, text=text, failures=()) if text else action
 
-    async def _succeeded(self, row_id: int) -> bool:
-        known = self._outcomes.pop(row_id, None)
-        if known is not None:
-            return known
+    async def _failure_of(self, row_id: int) -> Failure | None:
+        if row_id in self._outcomes:
+            return self._outcomes[row_id]
         async with self.sessions() as session:
             status = (await OutboxRepository(session).statuses([row_id])).get(row_id)
-        return status == "done"
+        return None if status == "done" else Failure.OTHER
+
+    async def _settle_from_rows(self, ids: list[int]) -> None:
+        async with self.sessions() as session:
+            statuses = await OutboxRepository(session).statuses(ids)
+        for row_id in ids:
+            status = statuses.get(row_id)
+            if status in ("pending", "sending"):
+                continue  # still queued: it will be handed out again
+            self._settle([row_id], None if status == "done" else Failure.OTHER)
 
     async def _retry(
-        self, pick: Pick, jobs: dict[int, Job], ids: list[int], seconds: float, error: str
+        self,
+        pick: Pick,
+        jobs: dict[int, Job],
+        ids: list[int],
+        seconds: float,
+        error: str,
+        *,
+        refund: bool = False,
     ) -> None:
         """Back to the head of their lanes at once (nothing later may overtake them), then the
         rows are marked pending again."""
@@ -307,7 +337,7 @@ class Executor:
         self.lanes.retry([jobs[i] for i in ids if i in jobs], now + seconds, now)
         async with self.sessions() as session:
             await OutboxRepository(session).reschedule(
-                ids, not_before=utcnow() + timedelta(seconds=seconds), error=error
+                ids, not_before=utcnow() + timedelta(seconds=seconds), error=error, refund=refund
             )
             await session.commit()
 
@@ -330,39 +360,75 @@ class Executor:
         finally:
             self.lanes.busy.discard(held)
 
-    async def _record_failed(self, ids: list[int], error: str) -> None:
+    async def _record_failed(
+        self, ids: list[int], error: str, reason: Failure = Failure.OTHER
+    ) -> None:
         self.stats.failed += len(ids)
         log.warning("outbox %s failed: %s", ids, error)
         async with self.sessions() as session:
             await OutboxRepository(session).mark_failed(ids, error, at=utcnow())
             await session.commit()
-        self._settle(ids, ok=False)
+        self._settle(ids, reason)
 
     async def _record_done(
         self, ids: list[int], result: dict[str, Any] | None, action: Any
     ) -> None:
         self.stats.done += len(ids)
-        now = utcnow()
         follow: list[Queued] = []
+        for delay in MARK_RETRIES:
+            try:
+                follow = await self._mark_done(ids, result, action)
+                break
+            except SQLAlchemyError as exc:
+                log.warning("outbox %s done but not marked (%s); trying again", ids, exc)
+                await asyncio.sleep(delay)
+        else:  # Telegram did it: never send it again; the mark is written when it can be
+            log.error("outbox %s done but not marked; kept in memory until it is", ids)
+            self._unrecorded.update(dict.fromkeys(ids, result))
+        self._settle(ids, None)
+        self.accept(follow)
+
+    async def _mark_done(
+        self, ids: list[int], result: dict[str, Any] | None, action: Any
+    ) -> list[Queued]:
         async with self.sessions() as session:
             outbox = OutboxRepository(session)
-            await outbox.mark_done(ids, result, at=now)
+            await outbox.mark_done(ids, result, at=utcnow())
+            follow: list[Queued] = []
             message_id = (result or {}).get("message_id")
             if isinstance(message_id, int) and isinstance(action, SendMessage):
                 follow = await _follow_up(
                     outbox, PostedMessageRepository(session), action, message_id
                 )
             await session.commit()
-        self._settle(ids, ok=True)
-        self.accept(follow)
+        return follow
 
-    def _settle(self, ids: list[int], *, ok: bool) -> None:
+    async def _record_unrecorded(self) -> None:
+        for row_id, result in list(self._unrecorded.items()):
+            try:
+                await self._mark_done([row_id], result, None)
+            except SQLAlchemyError:
+                return
+            del self._unrecorded[row_id]
+
+    def _settle(self, ids: list[int], failure: Failure | None) -> None:
+        """Finished rows: an answer that follows one fails with it, and inherits the failure of
+        the calls that one followed in turn."""
         now = self.clock()
-        for row_id in ids:
-            if self.lanes.finished(row_id, now):
-                self._outcomes[row_id] = ok
         if len(self._outcomes) > 10_000:
             self._outcomes.clear()
+        for row_id in ids:
+            job = self._inflight_job(row_id)
+            inherited = self._outcomes.get(job.after_id) if job and job.after_id else None
+            self._outcomes[row_id] = failure or inherited
+            self.lanes.finished(row_id, now)
+
+    def _inflight_job(self, row_id: int) -> Job | None:
+        for pick in self._inflight.values():
+            for job in pick.jobs:
+                if job.id == row_id:
+                    return job
+        return None
 
 
 async def _follow_up(

@@ -35,7 +35,7 @@ from handlers.context import BotApplication
 from services.authority import AuthorityUnknown
 from services.telegram import TelegramUnavailable
 from services.uow import UnitOfWork
-from storage.inbox import InboxRepository, Received
+from storage.inbox import InboxRepository, Received, storable
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,11 @@ class Intake:
         self._timers: set[asyncio.TimerHandle] = set()
         self._waking: set[asyncio.Task[None]] = set()
         self._stopping = False
+        # more updates wait in the inbox than were taken up at start: nothing new is received
+        # until they are all taken up (so a chat's old updates go before its new ones)
+        self._overflow = False
+        self._loaded_upto: int | None = None
+        self._refilling = False
 
     # ---- receiving ---------------------------------------------------------------------
     async def receive(self, raw_updates: Sequence[object]) -> Receipt:
@@ -124,7 +129,8 @@ class Intake:
                 log.error("an update without an update_id was received: dropped")
                 continue
             assert isinstance(raw, dict)
-            items.append(Received(update_id, order_key(raw), raw))
+            payload, _ = storable(raw)  # handled as it is stored (a NUL made U+FFFD, ...)
+            items.append(Received(update_id, order_key(raw), payload))
             highest = update_id if highest is None else max(highest, update_id)
         new: set[int] = set()
         if items:
@@ -146,6 +152,8 @@ class Intake:
             pending = await InboxRepository(session).pending(limit=self.max_backlog)
         if pending:
             log.info("taking up %d updates left in the inbox", len(pending))
+        self._overflow = len(pending) >= self.max_backlog
+        self._loaded_upto = pending[-1].update_id if pending else None
         self.accept(pending)
         self._tasks = [
             asyncio.create_task(self._work(), name=f"intake-{n}") for n in range(self.workers)
@@ -180,7 +188,7 @@ class Intake:
                 queue = self._queues[key] = deque()
                 if key not in self._busy and key not in self._held:
                     self._ready.append(key)
-            queue.append(item)
+            _insert_in_order(queue, item, head_taken=key in self._busy)
             added = True
         self._update_room()
         if added:
@@ -198,11 +206,37 @@ class Intake:
         self._waking.add(task)
         task.add_done_callback(self._waking.discard)
 
+    @property
+    def has_room(self) -> bool:
+        return not self._overflow and self.backlog < self.max_backlog
+
     def _update_room(self) -> None:
-        if self.backlog < self.max_backlog:
+        if self.has_room:
             self._room.set()
         else:
             self._room.clear()
+        if self._overflow and not self._refilling and self.backlog <= self.max_backlog // 2:
+            self._refilling = True
+            task = asyncio.get_running_loop().create_task(self._refill())
+            self._waking.add(task)
+            task.add_done_callback(self._waking.discard)
+
+    async def _refill(self) -> None:
+        """Take up the next updates left in the inbox, in update order."""
+        try:
+            async with self.rt.sessions() as session:
+                more = await InboxRepository(session).pending(
+                    limit=self.max_backlog - self.backlog, after_id=self._loaded_upto
+                )
+            if more:
+                self._loaded_upto = more[-1].update_id
+            self._overflow = len(more) >= self.max_backlog - self.backlog
+            self.accept(more)
+        except Exception:  # the next freed room tries again
+            log.exception("updates left in the inbox could not be taken up")
+        finally:
+            self._refilling = False
+            self._update_room()
 
     async def wait_room(self) -> None:
         """Until the backlog is under its bound (the receiver waits: Telegram keeps the rest)."""
@@ -287,10 +321,14 @@ class Intake:
             uow.failed, uow.error = True, exc
         finally:
             self.app.units.pop(item.update_id, None)
-        if uow.failed:
-            await close(self.rt, uow, self.after)
-            return await self._failed(item, uow.error)
-        if not await close(self.rt, uow, self.after, update_id=item.update_id):
+        try:
+            if uow.failed:
+                await close(self.rt, uow, self.after)
+                return await self._failed(item, uow.error)
+            committed = await close(self.rt, uow, self.after, update_id=item.update_id)
+        except Exception as exc:  # the commit itself failed: the update is tried again
+            return await self._failed(item, exc)
+        if not committed:
             # Nothing decided: no transaction; the inbox mark goes with the next batch.
             self.rt.activity.note_processed(item.update_id)
         self.stats.handled += 1
@@ -323,3 +361,13 @@ class Intake:
             await InboxRepository(session).quarantine(item.update_id, error, at=utcnow())
             await session.commit()
         return Outcome.SET_ASIDE
+
+
+def _insert_in_order(queue: deque[Received], item: Received, *, head_taken: bool) -> None:
+    """Queue `item` in update order (webhook deliveries may arrive out of it), never ahead of
+    an update being handled."""
+    position = len(queue)
+    first = 1 if head_taken else 0
+    while position > first and queue[position - 1].update_id > item.update_id:
+        position -= 1
+    queue.insert(position, item)

@@ -162,18 +162,12 @@ class Lanes:
         for key in list(line):
             if key in self.busy:
                 continue
-            lane = self.lanes[key]
-            head = lane[0]
-            if head.blocked_until > now or not sendable(key, head):
+            due = self._due_in(self.lanes[key], key, now, sendable)
+            if not due:
                 continue
-            if key[1] is Lane.DELETE:
-                due = [j for j in lane if j.blocked_until <= now][:DELETE_BATCH]
-                if len(due) < DELETE_BATCH and now - head.due < self.delete_window:
-                    continue
-            else:
-                due = [head]
             line.move_to_end(key)
             self.busy.add(key)
+            lane = self.lanes[key]
             for job in due:
                 lane.remove(job)
                 del self.jobs[job.id]
@@ -182,6 +176,24 @@ class Lanes:
             self._reline(key)
             return Pick(key[0], key[1], due)
         return None
+
+    def _due_in(
+        self, lane: list[Job], key: LaneKey, now: float, sendable: Callable[[LaneKey, Job], bool]
+    ) -> list[Job]:
+        """The calls of a lane to make now: its head (held by a retry, the lane waits), or for
+        removals, which keep no order, every one not held (up to a batch), once the oldest has
+        waited the batching window."""
+        head = lane[0]
+        if not sendable(key, head):
+            return []
+        if key[1] is not Lane.DELETE:
+            return [head] if head.blocked_until <= now else []
+        due = [j for j in lane if j.blocked_until <= now][:DELETE_BATCH]
+        if not due or (
+            len(due) < DELETE_BATCH and now - min(j.due for j in due) < self.delete_window
+        ):
+            return []
+        return due
 
     def done(self, pick: Pick) -> None:
         self.busy.discard((pick.chat_id, pick.lane))

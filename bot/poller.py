@@ -4,8 +4,9 @@ before the next getUpdates tells Telegram it was received (its offset).
 Updates are kept as Telegram's raw JSON: parsing happens later, one update at a time, so an
 update the library cannot read is set aside instead of stopping the whole stream. While the
 intake's backlog is at its bound the poller waits, and Telegram keeps the rest. Errors: 429 waits
-as long as Telegram says; network trouble and 5xx back off; a 409 (a webhook is set, or another
-poller runs) waits and tries again; a rejected token stops the bot.
+as long as Telegram says; network trouble, 5xx and a database that cannot store the batch back
+off (the batch is fetched again: its offset was not advanced); a 409 (a webhook is set, or
+another poller runs) waits and tries again; a rejected token stops the bot.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram.error import NetworkError
 from telegram.request import BaseRequest
 
@@ -81,6 +83,10 @@ class Poller:
                 await asyncio.sleep(wait.seconds)
             except (NetworkError, OSError, ValueError) as exc:
                 log.warning("getUpdates failed (%s); trying again in %.0f s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(MAX_BACKOFF, delay * 2)
+            except SQLAlchemyError as exc:  # the batch was not stored: it is fetched again
+                log.warning("updates not stored (%s); trying again in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF, delay * 2)
 

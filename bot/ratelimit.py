@@ -4,7 +4,8 @@ Two limits, with the time passed in so the logic is testable without sleeping:
 - overall: calls are spaced evenly at a fraction under the allowed rate (about 30 a second);
 - per group: at most N messages in any sliding minute (about 20); deletes, bans and other
   moderation calls are not held to it.
-A 429 pauses the group (or everything, for a global flood) until Telegram's retry_after.
+A 429 pauses the chat it came from until Telegram's retry_after (Telegram's answer does not say
+whether a flood is global; the overall pacing keeps the bot under the global limit).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ class SendLimiter:
     _next_slot: float = 0.0
     _chat_sends: dict[int, deque[float]] = field(default_factory=dict)
     _paused_until: dict[int, float] = field(default_factory=dict)
-    _global_pause: float = 0.0
 
     @property
     def interval(self) -> float:
@@ -33,7 +33,7 @@ class SendLimiter:
 
     def chat_ready_at(self, chat_id: int, now: float, *, counts: bool) -> float:
         """When the chat may take its next call (now, if it may go at once)."""
-        ready = max(now, self._paused_until.get(chat_id, 0.0), self._global_pause)
+        ready = max(now, self._paused_until.get(chat_id, 0.0))
         if counts:
             sends = self._chat_sends.get(chat_id)
             if sends is not None:
@@ -45,11 +45,11 @@ class SendLimiter:
 
     def next_slot(self, now: float) -> float:
         """When the next call may be made at the overall rate."""
-        return max(now, self._next_slot, self._global_pause)
+        return max(now, self._next_slot)
 
     def reserve(self, chat_id: int, now: float, *, counts: bool) -> float:
         """Book the next overall slot for a call; return the time at which to make it."""
-        slot = max(now, self._next_slot, self._global_pause)
+        slot = max(now, self._next_slot)
         self._next_slot = slot + self.interval
         if counts:
             self._chat_sends.setdefault(chat_id, deque()).append(slot)
@@ -57,9 +57,6 @@ class SendLimiter:
 
     def pause_chat(self, chat_id: int, until: float) -> None:
         self._paused_until[chat_id] = max(self._paused_until.get(chat_id, 0.0), until)
-
-    def pause_all(self, until: float) -> None:
-        self._global_pause = max(self._global_pause, until)
 
     def forget_idle(self, now: float) -> None:
         """Drop bookkeeping of chats quiet for a minute, so memory follows active chats only."""

@@ -59,7 +59,7 @@ class WebhookServer:
         update_id = data.get("update_id") if isinstance(data, dict) else None
         if not isinstance(update_id, int) or isinstance(update_id, bool):
             return web.Response(status=400, text="not an update object")
-        if self.intake.backlog >= self.intake.max_backlog:
+        if not self.intake.has_room:
             return web.Response(status=503, text="busy: deliver again later")
         try:
             await self.intake.receive([data])

@@ -23,12 +23,12 @@ from handlers.commands import (
     usage,
 )
 from handlers.context import BotContext
-from rules.actions import DeleteMessage
+from rules.actions import DeleteMessage, Failure
 from rules.decision import Decision, Reason
 from rules.limits import echo
 from rules.moderation import Offence, format_duration, in_group, parse_duration
 from services.apply import apply, audit
-from services.i18n import tr
+from services.i18n import N_, tr
 from services.moderation import punish
 from storage.models import Chat, utcnow
 from storage.moderation import WarningRepository
@@ -108,17 +108,57 @@ async def cmd_warns(update: Update, context: BotContext) -> None:
     await reply(update, context, "\n".join(lines))
 
 
+VERBS = {
+    "ban": N_("ban"),
+    "unban": N_("lift the ban of"),
+    "kick": N_("remove"),
+    "mute": N_("mute"),
+    "unmute": N_("unmute"),
+}
+
+
+def failure_texts(lang: str, command: str, name: str) -> dict[str, str]:
+    """What to say, by why Telegram refused, when an order about `name` could not be done."""
+    verb = tr(lang, VERBS[command])
+    return {
+        Failure.RIGHTS: tr(
+            lang,
+            "I could not {verb} {name}: make me an admin with the right to ban and restrict members.",
+            verb=verb,
+            name=name,
+        ),
+        Failure.NOT_FOUND: tr(
+            lang,
+            "I could not {verb} {name}: Telegram does not know that account here.",
+            verb=verb,
+            name=name,
+        ),
+        Failure.ADMIN: tr(
+            lang, "I could not {verb} {name}: they are an admin here.", verb=verb, name=name
+        ),
+        Failure.SUPERGROUP: tr(
+            lang,
+            "I could not {verb} {name}: Telegram allows this only in supergroups.",
+            verb=verb,
+            name=name,
+        ),
+        Failure.OTHER: tr(
+            lang, "I could not {verb} {name}; the bot's log says why.", verb=verb, name=name
+        ),
+    }
+
+
 async def _order(
     update: Update,
     context: BotContext,
     command: str,
     target: TargetUser,
     done: str,
-    failed: str,
     *,
     until: int | None = None,
 ) -> None:
-    """Decide and apply an order about `target` in this group; answer once it is carried out."""
+    """Decide and apply an order about `target` in this group; answer once every call of it is
+    carried out, or say why one could not be."""
     chat = _chat(context)
     decision = in_group(
         command,
@@ -129,51 +169,35 @@ async def _order(
         until=until,
     )
     applied = await apply(context.uow, context.runtime, decision)
+    lang = language(context)
     if applied.shadow:
-        done = tr(language(context), "Shadow mode: nothing was done. {what}", what=done)
-    await reply(update, context, done, after=applied.last_sent, failure_text=failed)
+        done = tr(lang, "Shadow mode: nothing was done. {what}", what=done)
+    failures = failure_texts(lang, command, target.name)
+    await reply(update, context, done, after=applied.last_sent, failures=failures)
 
 
 @admin_command("ban")
 async def cmd_ban(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "ban")
     if target is not None:
-        lang = language(context)
-        done = tr(lang, "{name} is banned from this group.", name=target.name)
-        failed = tr(
-            lang,
-            "I could not ban {name}: check that I am an admin who may ban members.",
-            name=target.name,
-        )
-        await _order(update, context, "ban", target, done, failed)
+        done = tr(language(context), "{name} is banned from this group.", name=target.name)
+        await _order(update, context, "ban", target, done)
 
 
 @admin_command("unban")
 async def cmd_unban(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unban", protect=False)
     if target is not None:
-        lang = language(context)
-        done = tr(lang, "{name} may join this group again.", name=target.name)
-        failed = tr(
-            lang,
-            "I could not lift the ban of {name}: check that I am an admin who may ban members.",
-            name=target.name,
-        )
-        await _order(update, context, "unban", target, done, failed)
+        done = tr(language(context), "{name} may join this group again.", name=target.name)
+        await _order(update, context, "unban", target, done)
 
 
 @admin_command("kick")
 async def cmd_kick(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "kick")
     if target is not None:
-        lang = language(context)
-        done = tr(lang, "{name} was removed from this group.", name=target.name)
-        failed = tr(
-            lang,
-            "I could not remove {name}: check that I am an admin who may ban members.",
-            name=target.name,
-        )
-        await _order(update, context, "kick", target, done, failed)
+        done = tr(language(context), "{name} was removed from this group.", name=target.name)
+        await _order(update, context, "kick", target, done)
 
 
 @admin_command("mute")
@@ -189,35 +213,20 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
         await usage(update, context, "mute", problem)
         return
     if seconds is not None:
-        done = tr(
-            lang,
-            "{name} is muted for {duration}.",
-            name=target.name,
-            duration=format_duration(seconds),
-        )
+        duration = format_duration(seconds)
+        done = tr(lang, "{name} is muted for {duration}.", name=target.name, duration=duration)
     else:
         done = tr(lang, "{name} is muted until an admin uses /unmute.", name=target.name)
-    failed = tr(
-        lang,
-        "I could not mute {name}: check that I am an admin who may restrict members.",
-        name=target.name,
-    )
     until = int(time.time()) + seconds if seconds is not None else None
-    await _order(update, context, "mute", target, done, failed, until=until)
+    await _order(update, context, "mute", target, done, until=until)
 
 
 @admin_command("unmute")
 async def cmd_unmute(update: Update, context: BotContext) -> None:
     target = await target_or_usage(update, context, "unmute", protect=False)
     if target is not None:
-        lang = language(context)
-        done = tr(lang, "{name} may speak again.", name=target.name)
-        failed = tr(
-            lang,
-            "I could not unmute {name}: check that I am an admin who may restrict members.",
-            name=target.name,
-        )
-        await _order(update, context, "unmute", target, done, failed)
+        done = tr(language(context), "{name} may speak again.", name=target.name)
+        await _order(update, context, "unmute", target, done)
 
 
 @admin_command("del")

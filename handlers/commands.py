@@ -7,7 +7,7 @@ when they are echoed). A member refused a command is told once, not again for a 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 
@@ -91,7 +91,7 @@ async def reply(
     *,
     delete_after: int = 0,
     after: int | None = None,
-    failure_text: str | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> None:
     message = update.effective_message
     if message is None:
@@ -103,7 +103,7 @@ async def reply(
         reply_to=message.message_id,
         delete_after=delete_after,
         after=after,
-        failure_text=failure_text,
+        failures=failures,
     )
 
 

@@ -26,6 +26,16 @@ class Priority(IntEnum):
     BACKGROUND = 2  # housekeeping: preventive bans elsewhere, lifted bans, tidying old notices
 
 
+class Failure(StrEnum):
+    """Why Telegram refused a call, as an answer explains it to people."""
+
+    RIGHTS = "rights"  # the bot lacks the admin right it needs
+    NOT_FOUND = "not_found"  # Telegram does not know the account (in this chat)
+    ADMIN = "admin"  # the target is an admin or the owner of the chat
+    SUPERGROUP = "supergroup"  # allowed only in supergroups
+    OTHER = "other"
+
+
 class Lane(StrEnum):
     DELETE = "delete"  # message removals: order-free, batched into deleteMessages
     MEMBER = "member"  # bans, lifts, restrictions: in order per chat
@@ -133,10 +143,15 @@ class SendMessage(Action):
     delete_after: int = 0  # seconds; the bot removes its own message then
     replace: str | None = None  # the chat's previous message of this key is removed when sent
     batch: Batch | None = None
-    # sent instead of `text` when the call this message reports on failed (see `after` in
-    # `services.uow.UnitOfWork.send`): an answer never claims what did not happen
-    failure_text: str | None = None
+    # said instead of `text` when the call this message reports on failed (see `after` in
+    # `services.uow.UnitOfWork.send`), by why it failed (`Failure`; "other" for the rest): an
+    # answer never claims what did not happen
+    failures: tuple[tuple[str, str], ...] = ()
     priority: Priority = Priority.NORMAL
+
+    def failure_text(self, reason: str) -> str | None:
+        texts = dict(self.failures)
+        return texts.get(reason) or texts.get(Failure.OTHER)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

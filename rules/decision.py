@@ -14,7 +14,7 @@ mode, records every step as "would ..." and does none of them. Pure: no I/O, no 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from rules.actions import Action, Priority
@@ -133,20 +133,14 @@ class Decision:
     reasons: tuple[Reason, ...] = ()
     steps: tuple[Step, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    # each call waits for the one before it to be done (a kick: the ban, then its lift)
+    chained: bool = False
 
     def explain(self) -> str:
         return explain(self.reasons)
 
     def with_steps(self, *steps: Step) -> Decision:
-        return Decision(
-            self.verdict,
-            self.chat_id,
-            self.target,
-            self.actor,
-            self.reasons,
-            self.steps + steps,
-            self.details,
-        )
+        return replace(self, steps=self.steps + steps)
 
 
 def is_urgent(step: Step) -> bool:

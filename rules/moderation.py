@@ -444,4 +444,5 @@ def in_group(
         reasons=(Reason(f"/{command}", reason),),
         steps=orders[command],
         details={"until": until} if until else {},
+        chained=True,
     )

@@ -79,7 +79,7 @@ async def apply(uow: UnitOfWork, rt: Runtime, decision: Decision) -> Applied:
         if applied.shadow or (isinstance(step, Action) and step.chat_id in shadow):
             applied.would.append(step)
             continue
-        await _carry_out(uow, rt, step, applied, decision.actor)
+        await _carry_out(uow, rt, step, applied, decision.actor, chained=decision.chained)
         applied.done.append(step)
     audit(
         uow,
@@ -119,7 +119,13 @@ def audit(
 
 
 async def _carry_out(
-    uow: UnitOfWork, rt: Runtime, step: Step, applied: Applied, actor: int | None
+    uow: UnitOfWork,
+    rt: Runtime,
+    step: Step,
+    applied: Applied,
+    actor: int | None,
+    *,
+    chained: bool = False,
 ) -> None:
     now = utcnow()
     session = uow.session
@@ -131,7 +137,8 @@ async def _carry_out(
         case SendMessage(batch=batch) if batch is not None:
             raise ValueError("a gathering message is queued by services.notices, not applied")
         case Action():
-            applied.sent.append(await uow.send(step))
+            after = applied.last_sent if chained else None
+            applied.sent.append(await uow.send(step, after=after))
         case AddWarning():
             await WarningRepository(session).add(
                 alliance_id=step.alliance_id,

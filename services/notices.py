@@ -9,7 +9,7 @@ Everything goes through the unit of work's outbox, so it lands with the decision
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from rules.actions import AnswerCallback, Batch, BatchEntry, Priority, SendMessage
@@ -115,10 +115,10 @@ async def reply(
     parse_mode: str | None = None,
     priority: Priority = Priority.NORMAL,
     after: int | None = None,
-    failure_text: str | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> None:
     """An answer in a chat, cut to Telegram's limit; with `after`, sent once that call is done,
-    and as `failure_text` if it failed."""
+    and said as `failures[reason]` if it failed (`rules.actions.Failure`)."""
     await uow.send(
         SendMessage(
             chat_id=chat_id,
@@ -126,7 +126,7 @@ async def reply(
             reply_to=reply_to,
             delete_after=delete_after,
             parse_mode=parse_mode,
-            failure_text=fit(failure_text, TEXT_LIMIT) if failure_text else None,
+            failures=tuple((k, fit(v, TEXT_LIMIT)) for k, v in (failures or {}).items()),
             priority=priority,
         ),
         after=after,

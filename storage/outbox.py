@@ -212,13 +212,26 @@ class OutboxRepository(Repository):
         )
 
     async def reschedule(
-        self, ids: Sequence[int], *, not_before: datetime, error: str | None
+        self,
+        ids: Sequence[int],
+        *,
+        not_before: datetime,
+        error: str | None,
+        refund: bool = False,
     ) -> None:
-        """Rows whose call is to be made again later (only while they are being sent)."""
+        """Rows whose call is to be made again later (only while they are being sent); with
+        `refund`, this try does not count against the row's attempts."""
+        values: dict[str, Any] = {
+            "status": "pending",
+            "not_before": not_before,
+            "last_error": error,
+        }
+        if refund:
+            values["attempts"] = Outbox.attempts - 1
         await self.session.execute(
             update(Outbox)
             .where(Outbox.id.in_(list(ids)), Outbox.status == "sending")
-            .values(status="pending", not_before=not_before, last_error=error)
+            .values(**values)
         )
 
     async def retarget(self, old_chat_id: int, new_chat_id: int) -> None:

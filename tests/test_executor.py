@@ -183,12 +183,13 @@ async def test_executor_answer_reports_the_failure_of_the_call_it_follows(env):
         "banChatMember", 400, "Bad Request: not enough rights to restrict/unrestrict chat member"
     )
     (ban,) = await queue(sessions, BanMember(chat_id=A, user_id=7))
-    await queue(sessions, say(A, "7 is banned.", failure_text="I could not ban 7."), after=ban)
+    failures = (("rights", "I could not ban 7: rights."), ("other", "I could not ban 7."))
+    await queue(sessions, say(A, "7 is banned.", failures=failures), after=ban)
     (ok,) = await queue(sessions, BanMember(chat_id=B, user_id=8))
-    await queue(sessions, say(B, "8 is banned.", failure_text="I could not ban 8."), after=ok)
+    await queue(sessions, say(B, "8 is banned.", failures=(("other", "I could not ban 8."),)), after=ok)
     await executor.drain(timeout=20)
     texts = {p["chat_id"]: p["text"] for p in request.made("sendMessage")}
-    assert texts == {A: "I could not ban 7.", B: "8 is banned."}
+    assert texts == {A: "I could not ban 7: rights.", B: "8 is banned."}
     calls = [name for name, p, _ in request.calls if p.get("chat_id") == B]
     assert calls == ["banChatMember", "sendMessage"]  # the answer only once the ban was made
 
@@ -302,3 +303,49 @@ async def test_executor_waits_for_not_before(env):
     assert request.made("sendMessage") == []
     await executor.drain(timeout=10)
     assert [p["text"] for p in request.made("sendMessage")] == ["later"]
+
+
+async def test_executor_answer_follows_a_chain_and_reports_its_first_failure(env):
+    sessions, executor, request = env
+    request.fail("banChatMember", 400, "Bad Request: user is an administrator of the chat")
+    (ban,) = await queue(sessions, BanMember(chat_id=A, user_id=7))
+    (lift,) = await queue(sessions, UnbanMember(chat_id=A, user_id=7), after=ban)
+    failures = (("admin", "7 is an admin."), ("other", "could not"))
+    await queue(sessions, say(A, "7 was removed.", failures=failures), after=lift)
+    await executor.drain(timeout=20)
+    assert [p["text"] for p in request.made("sendMessage")] == ["7 is an admin."]
+    assert len(request.made("unbanChatMember")) == 1  # the lift ran; the answer tells the truth
+
+
+async def test_executor_flood_waits_use_up_no_attempts(env):
+    sessions, executor, request = env
+    for _ in range(9):
+        request.fail("banChatMember", 429, "Too Many Requests: retry after 1", retry_after=1)
+    executor.limiter.pause_chat = lambda chat, until: None  # the test need not wait the seconds
+    (row_id,) = await queue(sessions, BanMember(chat_id=A, user_id=7))
+    await executor.drain(timeout=60)
+    async with sessions() as s:
+        row = await OutboxRepository(s).get(row_id)
+    assert row.status == "done"
+    assert row.attempts == 1
+
+
+async def test_executor_a_retried_removal_does_not_hold_the_chats_other_removals(env):
+    sessions, executor, request = env
+    request.fail("deleteMessage", 502, "Bad Gateway")
+    executor.backoff_base = 30.0  # the retry comes much later
+    await queue(sessions, DeleteMessage(chat_id=A, message_id=1))
+    executor.start()
+    try:
+        for _ in range(100):
+            if request.made("deleteMessage"):
+                break
+            await asyncio.sleep(0.02)
+        await queue(sessions, DeleteMessage(chat_id=A, message_id=2))
+        for _ in range(250):
+            if [p for p in request.made("deleteMessage") if p["message_id"] == 2]:
+                break
+            await asyncio.sleep(0.02)
+        assert [p["message_id"] for p in request.made("deleteMessage")] == [1, 2]
+    finally:
+        await executor.stop()
