@@ -224,13 +224,14 @@ class Intake:
     async def _refill(self) -> None:
         """Take up the next updates left in the inbox, in update order."""
         try:
+            room = self.max_backlog - self.backlog
             async with self.rt.sessions() as session:
                 more = await InboxRepository(session).pending(
-                    limit=self.max_backlog - self.backlog, after_id=self._loaded_upto
+                    limit=room, after_id=self._loaded_upto
                 )
             if more:
                 self._loaded_upto = more[-1].update_id
-            self._overflow = len(more) >= self.max_backlog - self.backlog
+            self._overflow = len(more) >= room  # a full batch: there may be more
             self.accept(more)
         except Exception:  # the next freed room tries again
             log.exception("updates left in the inbox could not be taken up")

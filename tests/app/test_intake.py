@@ -12,7 +12,7 @@ from bot.settings import Settings
 from sandbox.offline import ScriptedRequest
 from storage.groups import AllianceRepository, ChatRepository
 from storage.inbox import InboxRepository
-from storage.models import Inbox
+from storage.models import Inbox, utcnow
 
 TOKEN = "900:SCRIPTEDSCRIPTEDSCRIPTED"
 A, B = -1001000000001, -1001000000002
@@ -131,3 +131,33 @@ async def test_a_failing_update_is_tried_again_then_set_aside(app_db_url, caplog
     assert "a handler bug" in row.error
     assert row.attempts == 2
     assert caplog.text.count("update 60 set aside") == 1
+
+
+async def test_updates_left_beyond_the_backlog_are_all_taken_up_in_order(app_db_url):
+    d = await _deployment(app_db_url)
+    d.intake.max_backlog = 10
+    handled: list[int] = []
+    process = d.app.process_update
+
+    async def noting(update):
+        await process(update)
+        handled.append(update.update_id)
+
+    d.app.process_update = noting
+    left = [message(i, A, f"left over {i}") for i in range(1, 31)]
+    async with d.runtime.sessions() as session:  # as a crash leaves them
+        from storage.inbox import Received
+
+        await InboxRepository(session).add_new(
+            [Received(r["update_id"], A, r) for r in left], at=utcnow()
+        )
+        await session.commit()
+    async with running(d, feed=False):
+        await _groups(d)
+        for _ in range(300):
+            if len(handled) >= 30:
+                break
+            await asyncio.sleep(0.02)
+        await d.intake.receive([message(31, A, "new")])
+        await d.intake.idle(timeout=30)
+    assert handled == list(range(1, 32))
