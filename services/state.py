@@ -31,7 +31,8 @@ UTC_ZONE = ZoneInfo("UTC")
 
 T = TypeVar("T", bound=Base)
 CHAT_TTL = 30.0
-BLACKLIST_TTL = 30.0
+BLACKLIST_TTL = 300.0  # entries written here are re-read on their own at once
+WARNED_TTL = 30.0
 MEMBER_TTL = 120.0
 
 
@@ -107,6 +108,14 @@ class ChatMembers:
     stale: set[int] = field(default_factory=set)
 
 
+@dataclass
+class Listed:
+    """An alliance's blacklisted user ids; `stale` ones were written since and are read again."""
+
+    ids: set[int]
+    stale: set[int] = field(default_factory=set)
+
+
 @dataclass(frozen=True, slots=True)
 class ChatEntry:
     """A chat as most updates read it: the row, its alliance, its policy parsed once, the
@@ -123,7 +132,7 @@ class ChatEntry:
 class StateCache:
     chats: TtlCache[int, ChatEntry]
     warned: TtlCache[int, frozenset[int]]
-    blacklists: TtlCache[int, frozenset[int]]
+    blacklists: TtlCache[int, Listed]
     members: TtlCache[int, ChatMembers]
     # Bumped by every drop: a load that saw its store's count change while it read does not
     # store its result (it may have read the row before the commit that dropped it).
@@ -136,7 +145,7 @@ class StateCache:
         return cls(
             chats=TtlCache(CHAT_TTL, 50_000),
             blacklists=TtlCache(BLACKLIST_TTL, 10_000),
-            warned=TtlCache(BLACKLIST_TTL, 10_000),
+            warned=TtlCache(WARNED_TTL, 10_000),
             members=TtlCache(MEMBER_TTL, 20_000),
         )
 
@@ -199,18 +208,28 @@ class StateCache:
         return user_id in ids
 
     async def is_blacklisted(self, uow: SessionSource, alliance_id: int, user_id: int) -> bool:
-        ids = self.blacklists.get(alliance_id)
-        if ids is None:
+        """Whether the user is on the alliance's blacklist: the whole list is read once per
+        BLACKLIST_TTL; an entry written since is read again on its own (a raid adds entries
+        by the hundred: the list is never read whole again for them)."""
+        listed = self.blacklists.get(alliance_id)
+        if listed is None:
             generation = self.generations["blacklists"]
             rows = await uow.session.scalars(
                 select(BlacklistEntry.user_id).where(
                     BlacklistEntry.alliance_id == alliance_id, BlacklistEntry.revoked_at.is_(None)
                 )
             )
-            ids = frozenset(rows)
+            listed = Listed(set(rows))
             if generation == self.generations["blacklists"]:
-                self.blacklists.put(alliance_id, ids)
-        return user_id in ids
+                self.blacklists.put(alliance_id, listed)
+        elif user_id in listed.stale:
+            row = await uow.session.get(BlacklistEntry, (alliance_id, user_id))
+            listed.stale.discard(user_id)
+            if row is not None and row.revoked_at is None:
+                listed.ids.add(user_id)
+            else:
+                listed.ids.discard(user_id)
+        return user_id in listed.ids
 
     async def member(self, uow: SessionSource, chat_id: int, user_id: int) -> MemberView | None:
         """The membership as last stored plus messages counted since (read-only, shared).
@@ -274,6 +293,11 @@ class StateCache:
                 members = self.members.get(key[0])
                 if members is not None:
                     members.stale.add(key[1])
+            elif table == "blacklist":
+                self._drop("blacklists")
+                listed = self.blacklists.get(key[0])
+                if listed is not None:
+                    listed.stale.add(key[1])
             else:
                 tables.add(table)
         if "chat" in tables or "alliance" in tables:

@@ -310,3 +310,45 @@ async def test_a_veterans_active_warnings_are_read_once_per_alliance(db_url):
 
 def _no_sessions():
     raise AssertionError("a session was opened")
+
+
+async def test_a_new_blacklist_entry_is_read_alone_not_the_whole_list(db_url):
+    from storage.models import BlacklistEntry
+
+    engine, sessions, state = await _state_with_member(db_url)
+    try:
+        async with sessions() as session:
+            alliance = await AllianceRepository(session).get_default(
+                [1], timezone="UTC", language="en"
+            )
+            session.add_all(
+                BlacklistEntry(alliance_id=alliance.id, user_id=u, reason="x", created_at=utcnow())
+                for u in (7, 8)
+            )
+            await session.commit()
+            alliance_id = alliance.id
+        uow = UnitOfWork(sessions)
+        assert await state.is_blacklisted(uow, alliance_id, 7)
+        await uow.session.close()
+
+        uow = UnitOfWork(sessions)
+        uow.session.add(
+            BlacklistEntry(alliance_id=alliance_id, user_id=9, reason="y", created_at=utcnow())
+        )
+        await uow.session.commit()
+        state.forget_written(written(uow.session))
+        await uow.session.close()
+
+        statements: list[str] = []
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2])
+        )
+        uow = UnitOfWork(sessions)
+        assert await state.is_blacklisted(uow, alliance_id, 9)
+        assert await state.is_blacklisted(uow, alliance_id, 8)
+        await uow.session.close()
+        assert len(statements) == 1  # the one new entry, by its key
+        assert "WHERE blacklist.alliance_id = " in statements[0]
+        assert "blacklist.user_id = " in statements[0]
+    finally:
+        await engine.dispose()
