@@ -17,6 +17,7 @@ from rules.actions import (
     AnswerCallback,
     ApproveJoinRequest,
     BanMember,
+    BanSenderChat,
     DeclineJoinRequest,
     DeleteMessage,
     EditMessageText,
@@ -33,7 +34,13 @@ from rules.limits import CAPTION_LIMIT, TEXT_LIMIT, fit
 
 _Post = SendMessage | SendPhoto | SendDocument | EditMessageText
 _MembershipChange = (
-    BanMember | UnbanMember | RestrictMember | LeaveChat | ApproveJoinRequest | DeclineJoinRequest
+    BanMember
+    | BanSenderChat
+    | UnbanMember
+    | RestrictMember
+    | LeaveChat
+    | ApproveJoinRequest
+    | DeclineJoinRequest
 )
 
 
@@ -55,6 +62,7 @@ async def call(bot: Bot, action: Action) -> Any:
             return await _post(bot, action)
         case (
             BanMember()
+            | BanSenderChat()
             | UnbanMember()
             | RestrictMember()
             | LeaveChat()
@@ -120,6 +128,8 @@ async def _membership(bot: Bot, action: _MembershipChange) -> Any:
                 until_date=action.until,
                 revoke_messages=action.revoke_messages,
             )
+        case BanSenderChat():
+            return await bot.ban_chat_sender_chat(chat, action.sender_chat_id)
         case UnbanMember():
             return await bot.unban_chat_member(
                 chat, action.user_id, only_if_banned=action.only_if_banned

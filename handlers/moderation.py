@@ -1,8 +1,8 @@
 """Every group message: turned into plain facts and screened (`services.screening`).
 
 A message that was removed (an ad, a blacklisted account) stops here: commands and later stages
-never see it. Anonymous admins posting as the group and Telegram's own forwards of the linked
-channel are not screened.
+never see it. Anonymous admins posting as the group and the forwards of the group's linked
+channel are not screened; a post made as another channel is judged as a channel's post.
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ async def on_group_message(update: Update, context: BotContext) -> None:
     user = message.from_user if message is not None else None
     if message is None or uow.chat is None or user is None:
         return
-    if is_anonymous_admin(message) or user.id == SERVICE_NOTIFICATIONS:
+    if is_anonymous_admin(message) or message.is_automatic_forward:
+        return  # an admin as the group, or the group's own linked channel
+    if user.id == SERVICE_NOTIFICATIONS:
         return
     entry = await rt.state.entry(uow, uow.chat.id)
     if entry is None:
@@ -51,6 +53,7 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         at=message.date,
         is_bot=user.is_bot,
         as_channel=message.sender_chat is not None,
+        sender_chat_id=message.sender_chat.id if message.sender_chat is not None else None,
         edited=update.message is None,
         reply_to_author=_replied_author(message, rt.options.bot_id),
     )

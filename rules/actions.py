@@ -114,6 +114,16 @@ class BanMember(Action):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BanSenderChat(Action):
+    """A channel may no longer post in the group (whoever posts as it)."""
+
+    kind: ClassVar[str] = "ban_chat_sender_chat"
+    lane: ClassVar[Lane] = Lane.MEMBER
+    sender_chat_id: int
+    priority: Priority = Priority.URGENT
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnbanMember(Action):
     kind: ClassVar[str] = "unban_chat_member"
     lane: ClassVar[Lane] = Lane.MEMBER
@@ -225,6 +235,7 @@ class AnswerCallback(Action):
 ACTION_TYPES: tuple[type[Action], ...] = (
     DeleteMessage,
     BanMember,
+    BanSenderChat,
     UnbanMember,
     RestrictMember,
     SendMessage,

@@ -19,6 +19,7 @@ from rules.actions import (
     NO_INVITES,
     UNMUTED,
     BanMember,
+    BanSenderChat,
     DeleteMessage,
     Priority,
     RestrictMember,
@@ -237,6 +238,24 @@ def blacklist(
         reasons=(Reason("blacklist", added_as), Reason(offence.why)),
         steps=tuple(steps),
         details={"groups": len(groups), "message_id": offence.message_id},
+    )
+
+
+def remove_channel_post(
+    chat_id: int, sender_chat_id: int, message_id: int, verdict: Verdict
+) -> Decision:
+    """An ad posted as a channel: the post goes, and the channel may no longer post here. No
+    one is warned or blacklisted: the sender behind a channel is not known."""
+    return Decision(
+        "remove_channel_post",
+        chat_id,
+        target=sender_chat_id,
+        reasons=(Reason("posted as a channel"), *_reasons(verdict)),
+        steps=(
+            DeleteMessage(chat_id=chat_id, message_id=message_id),
+            BanSenderChat(chat_id=chat_id, sender_chat_id=sender_chat_id),
+        ),
+        details={"message_id": message_id, "score": round(verdict.score, 3)},
     )
 
 

@@ -10,6 +10,7 @@ from sandbox.api_common import (
     Params,
     as_dict,
     group_chat,
+    int_param,
     resolve_chat,
     target,
     user_id,
@@ -60,6 +61,15 @@ def ban_chat_member(world: World, params: Params) -> Any:
         member_update(world, chat, world.bot, old, new.to_api())
     when = _until_text(until)
     world.note(chat, f"bot banned {world.name_of(user)}{when}", "ban")
+    return True
+
+
+def ban_chat_sender_chat(world: World, params: Params) -> Any:
+    """A channel may no longer post in the group (members posting as it included)."""
+    chat = group_chat(world, params, "can_restrict_members")
+    sender = int_param(params, "sender_chat_id", "Bad Request: sender_chat_id is required")
+    chat.banned_senders.add(sender)
+    world.note(chat, f"bot banned the channel {sender}", "ban")
     return True
 
 

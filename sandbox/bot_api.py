@@ -38,6 +38,7 @@ METHODS: dict[str, Method] = {
     "getMyCommands": bot.get_my_commands,
     "sendChatAction": messages.send_chat_action,
     "banChatMember": members.ban_chat_member,
+    "banChatSenderChat": members.ban_chat_sender_chat,
     "unbanChatMember": members.unban_chat_member,
     "restrictChatMember": members.restrict_chat_member,
     "promoteChatMember": members.promote_chat_member,

@@ -212,6 +212,7 @@ class Chat:
     permissions: dict[str, bool] = field(default_factory=dict)
     next_message_id: int = 1
     migrated_to: int | None = None
+    banned_senders: set[int] = field(default_factory=set)  # channels that may not post here
 
     @property
     def label(self) -> str:

@@ -56,6 +56,8 @@ class Talk:
         if forward_from_chat is not None:
             extra["forward_origin"] = self._channel_origin(forward_from_chat)
         shown_from = self._shown_sender(sender, group, sender_chat, extra)
+        if "sender_chat" in extra and extra["sender_chat"]["id"] in group.banned_senders:
+            return None  # a channel banned in the group may not post there
         body = caption if photo and caption is not None else text
         if entities is None:
             body, found = detect_entities(body)

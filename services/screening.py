@@ -13,7 +13,7 @@ from datetime import datetime
 
 from rules.decision import Person
 from rules.facts import MessageFacts, SenderFacts, Verdict
-from rules.moderation import Offence, remove_blacklisted, screened
+from rules.moderation import Offence, remove_blacklisted, remove_channel_post, screened
 from services import texts
 from services.apply import apply
 from services.i18n import tr
@@ -37,6 +37,7 @@ class Incoming:
     as_channel: bool = False  # posted as a channel (sender_chat)
     edited: bool = False  # an edit: judged again, not counted again
     reply_to_author: int | None = None  # the member it answers, if any
+    sender_chat_id: int | None = None  # posted as this channel (the sender is Telegram's stand-in)
 
 
 async def screen(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incoming) -> bool:
@@ -45,6 +46,8 @@ async def screen(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incomi
     alliance_id = chat.alliance_id
     if alliance_id is None:
         return False
+    if message.sender_chat_id is not None:
+        return await _screen_channel_post(uow, rt, entry, message)
     user_id = message.sender.user_id
     state = rt.state
     if await state.is_blacklisted(uow, alliance_id, user_id):
@@ -84,6 +87,29 @@ async def screen(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incomi
     )
     await punish(uow, rt, alliance_id, offence, actor=None)
     return True
+
+
+async def _screen_channel_post(
+    uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incoming
+) -> bool:
+    """A post made as a channel: judged as a stranger's message (nothing is known of who is
+    behind it); an ad is removed and the channel barred from the group, no person is punished."""
+    chat = entry.chat
+    assert chat.alliance_id is not None
+    assert message.sender_chat_id is not None
+    verdict = rt.detector.assess(
+        message.facts, SenderFacts(), entry.detect, alliance_id=chat.alliance_id, chat_id=chat.id
+    )
+    if verdict.action == "delete":
+        decision = remove_channel_post(chat.id, message.sender_chat_id, message.message_id, verdict)
+        await apply(uow, rt, decision)
+        return True
+    noted = screened(
+        verdict, chat_id=chat.id, user_id=message.sender_chat_id, message_id=message.message_id
+    )
+    if noted is not None:
+        await apply(uow, rt, noted)
+    return False
 
 
 async def _judge(
