@@ -24,10 +24,14 @@ class BotReads:
             raise TelegramUnavailable(f"{type(exc).__name__}: {exc}") from exc
         admins: dict[int, AdminEntry] = {}
         for member in members:
+            user = member.user
             if isinstance(member, ChatMemberOwner):
-                admins[member.user.id] = AdminEntry("creator", True)
+                admins[user.id] = AdminEntry("creator", True, user.full_name, user.username)
             elif isinstance(member, ChatMemberAdministrator):
-                admins[member.user.id] = AdminEntry("administrator", member.can_restrict_members)
+                can_restrict = member.can_restrict_members
+                admins[user.id] = AdminEntry(
+                    "administrator", can_restrict, user.full_name, user.username
+                )
         return admins
 
     async def member_count(self, chat_id: int) -> int:

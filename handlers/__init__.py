@@ -22,6 +22,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    allowlist,
     blacklist,
     errors,
     group_rules,
@@ -60,6 +61,8 @@ GROUP_COMMANDS = {
     "whois": health.cmd_whois,
     "vip": health.cmd_vip,
 }
+# in a group for its admins, in private for the owners
+BOTH_COMMANDS = {"allow": allowlist.cmd_allow, "disallow": allowlist.cmd_disallow}
 OWNER_COMMANDS = {
     "groups": owner.cmd_groups,
     "digest": owner.cmd_digest,
@@ -82,6 +85,8 @@ async def on_command(update: Update, context: BotContext) -> None:
             await reply(update, context, tr(lang, "This command works in a group."))
     elif name in OWNER_COMMANDS:
         await OWNER_COMMANDS[name](update, context)
+    elif name in BOTH_COMMANDS:
+        await BOTH_COMMANDS[name](update, context)
     elif name == "start":
         if chat.type == chat.PRIVATE:
             await private.cmd_start(update, context)
@@ -129,7 +134,7 @@ def register(app: BotApplication) -> None:
 
     # One handler for every command (each plain message would otherwise be checked against
     # each command in turn); `on_command` picks the callback.
-    names = [*GROUP_COMMANDS, *OWNER_COMMANDS, "start", "help"]
+    names = [*GROUP_COMMANDS, *OWNER_COMMANDS, *BOTH_COMMANDS, "start", "help"]
     app.add_handler(CommandHandler(names, on_command, filters.UpdateType.MESSAGE), 1)
     app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)
     app.add_handler(CallbackQueryHandler(blacklist.on_undo, pattern=r"^bl:undo:\d+:\d+$"), 1)

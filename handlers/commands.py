@@ -50,6 +50,10 @@ USAGE = {
         "Usage: /setwelcome followed by the template. Placeholders: {name} {title} {rules} {count}. /setwelcome alone shows the current one"
     ),
     "shadow": N_("Usage: /shadow on | off"),
+    "allow": N_(
+        "Usage: /allow <handle, link or id> … — the club's own contacts and links, never treated as ads; /allow alone lists them"
+    ),
+    "disallow": N_("Usage: /disallow <handle, link or id> …"),
     "whois": N_("Usage: reply to a member's message with /whois, or /whois <user id | @username>"),
     "vip": N_(
         "Usage: reply to a member's message with /vip (or /vip off); /vip alone lists the VIPs"

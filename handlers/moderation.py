@@ -56,6 +56,7 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         sender_chat_id=message.sender_chat.id if message.sender_chat is not None else None,
         edited=update.message is None,
         reply_to_author=_replied_author(message, rt.options.bot_id),
+        bot_username=context.bot.username or "",
     )
     if await screen(uow, rt, entry, incoming):
         raise ApplicationHandlerStop

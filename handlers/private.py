@@ -50,6 +50,7 @@ ADMIN_COMMANDS = [
     ("stats", N_("this group's health: active members, exits, tier")),
     ("whois", N_("a member's roles, stage and history (reply)")),
     ("vip", N_("mark a member as VIP, or list the VIPs")),
+    ("allow", N_("the club's own contacts and links, never ads")),
 ]
 PRIVATE_COMMANDS = [
     ("start", N_("start talking to me")),
@@ -57,6 +58,7 @@ PRIVATE_COMMANDS = [
     ("groups", N_("owners: your groups by tier")),
     ("digest", N_("owners: the digest now (daily or weekly)")),
     ("schedule", N_("owners: digest and report times")),
+    ("allow", N_("owners: contacts and links never treated as ads")),
 ]
 
 

@@ -20,6 +20,8 @@ carries every reason that contributed, strongest first.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from functools import lru_cache
 
 from rules.classifier import SpamClassifier
@@ -51,6 +53,7 @@ __all__ = [
     "normalised_body",
     "sender_tier",
     "thresholds",
+    "without_allowed",
 ]
 
 
@@ -74,6 +77,37 @@ def normalised_body(facts: MessageFacts) -> Normalised:
 def message_fingerprint(facts: MessageFacts, body: Normalised | None = None) -> str:
     """The fingerprint of a message's text and caption, for counting a cross-group wave."""
     return fingerprint((body if body is not None else normalised_body(facts)).text)
+
+
+MIN_ALLOWED = 4  # shorter terms would hide too much of any message
+
+
+def allowed_term(word: str) -> str | None:
+    """How an allowed contact or link is kept: lower case, without "@" or a scheme; None when
+    it is too short to allow safely."""
+    term = word.strip().lower().removeprefix("https://").removeprefix("http://").lstrip("@")
+    return term if len(term) >= MIN_ALLOWED else None
+
+
+def without_allowed(facts: MessageFacts, terms: frozenset[str]) -> MessageFacts:
+    """The message with the club's own contacts and links taken out (they are no ad); the same
+    object when none occurs."""
+    if not terms:
+        return facts
+    lowered = (facts.text + "\n" + facts.caption).lower()
+    present = [t for t in terms if t in lowered or any(t in u.lower() for u in facts.entity_urls)]
+    if not present:
+        return facts
+    pattern = re.compile(
+        "|".join(re.escape(t) for t in sorted(present, key=len, reverse=True)), re.IGNORECASE
+    )
+    return replace(
+        facts,
+        text=pattern.sub(" ", facts.text),
+        caption=pattern.sub(" ", facts.caption),
+        entity_urls=tuple(u for u in facts.entity_urls if not pattern.search(u)),
+        mentions=tuple(m for m in facts.mentions if not pattern.search(m)),
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -124,6 +158,9 @@ def decide(
         return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "admin"),))
     if sender.is_approved:
         return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "approved member"),))
+    allowed = without_allowed(facts, policy.allowed_terms)
+    if allowed is not facts:
+        facts, body = allowed, None
 
     tier = sender_tier(sender, policy)
     if body is None:

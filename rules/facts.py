@@ -107,6 +107,9 @@ class DetectPolicy:
     veteran_messages: int = 50
     allowed_domains: frozenset[str] = frozenset()
     allowed_mentions: frozenset[str] = frozenset()
+    # the club's own contacts and links (handles, group links, messenger ids), lower case:
+    # removed from a message before it is judged (`rules.detect.without_allowed`)
+    allowed_terms: frozenset[str] = frozenset()
     classifier_weight: float = 1.0
     enabled_signals: frozenset[str] = field(default_factory=lambda: ALL_SIGNALS)
 

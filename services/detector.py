@@ -12,7 +12,7 @@ import logging
 from functools import cache
 
 from rules.classifier import SpamClassifier, seed_samples
-from rules.detect import decide, normalised_body
+from rules.detect import decide, normalised_body, without_allowed
 from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
 from rules.signals import fingerprint
 from services.caches import RecentTexts
@@ -51,6 +51,7 @@ class Detector:
         """Judge a message: count it in the alliance's window of recent texts (how many of the
         owner's groups saw the same text lately, or a light variant of it) and decide. The text
         is normalised once, for both."""
+        facts = without_allowed(facts, policy.allowed_terms)
         body = normalised_body(facts)
         same_text = 0
         if len(facts.text or facts.caption) >= self.wave_min_length:

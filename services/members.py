@@ -20,7 +20,7 @@ from services.runtime import Runtime
 from services.state import ChatEntry
 from services.uow import UnitOfWork
 from services.welcome import on_joined
-from storage.groups import MemberRepository
+from storage.groups import MemberRepository, UserRepository
 from storage.models import Alliance, utcnow
 
 
@@ -45,6 +45,7 @@ async def arrived(
     """Record the arrivals; those not already recorded for this join are welcomed (or, when
     blacklisted, banned)."""
     members = MemberRepository(uow.session)
+    await UserRepository(uow.session).remember([a.person for a in arrivals])
     fresh: list[Person] = []
     for arrival in arrivals:
         if arrival.person.user_id == rt.options.bot_id:

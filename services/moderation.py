@@ -63,6 +63,7 @@ async def punish(
     """Warn (removing the message, restating the rules); at the group's limit, blacklist."""
     if offence.chat_id is None:
         raise ValueError("a warning is given in a group")
+    await UserRepository(uow.session).remember([offence.person])
     policy = await rt.state.policy(uow, offence.chat_id)
     rules = WarnPolicy(policy.warn_limit, policy.warn_expiry_days)
     before = await WarningRepository(uow.session).count_active(
@@ -99,6 +100,7 @@ async def blacklist(
     whoever invited the account, and tell the owners when a group sees a wave of them."""
     session = uow.session
     user_id = offence.person.user_id
+    await UserRepository(session).remember([offence.person])
     existing = await BlacklistRepository(session).get_active(alliance_id, user_id)
     groups = [g.id for g in await ChatRepository(session).list_active(alliance_id)]
     present = await MemberRepository(session).present_in(groups, user_id)

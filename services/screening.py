@@ -8,11 +8,11 @@ applied. A message the detector lets through costs no Bot API call and no databa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from rules.decision import Person
-from rules.facts import MessageFacts, SenderFacts, Verdict
+from rules.facts import DetectPolicy, MessageFacts, SenderFacts, Verdict
 from rules.moderation import Offence, remove_blacklisted, remove_channel_post, screened
 from services import texts
 from services.apply import apply
@@ -38,6 +38,7 @@ class Incoming:
     edited: bool = False  # an edit: judged again, not counted again
     reply_to_author: int | None = None  # the member it answers, if any
     sender_chat_id: int | None = None  # posted as this channel (the sender is Telegram's stand-in)
+    bot_username: str = ""  # the bot's own @username is never an ad
 
 
 async def screen(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, message: Incoming) -> bool:
@@ -131,6 +132,18 @@ async def _judge(
     return rt.detector.assess(
         message.facts, sender, entry.detect, alliance_id=chat.alliance_id, chat_id=chat.id
     )
+
+
+def _policy(entry: ChatEntry, message: Incoming) -> DetectPolicy:
+    """The group's detection policy; the bot's own username counts as the club's own, when
+    the message names it (checked per message, not merged into the cached policy)."""
+    term = message.bot_username.lower()
+    detect = entry.detect
+    if not term or term in detect.allowed_terms:
+        return detect
+    if term not in (message.facts.text + message.facts.caption).lower():
+        return detect
+    return replace(detect, allowed_terms=detect.allowed_terms | {term})
 
 
 async def _exempt(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, user_id: int) -> str | None:

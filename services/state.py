@@ -21,11 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
+from rules.detect import allowed_term
 from rules.facts import DetectPolicy
 from services.caches import TtlCache
+from storage.admins import own_handles
 from storage.db import Written
 from storage.models import Alliance, Base, BlacklistEntry, Chat, Member, Warning
-from storage.policy import GroupPolicy
+from storage.policy import AlliancePolicy, GroupPolicy
 
 UTC_ZONE = ZoneInfo("UTC")
 
@@ -33,6 +35,7 @@ T = TypeVar("T", bound=Base)
 CHAT_TTL = 30.0
 BLACKLIST_TTL = 300.0  # entries written here are re-read on their own at once
 WARNED_TTL = 30.0
+OWN_TTL = 300.0
 MEMBER_TTL = 120.0
 
 
@@ -133,6 +136,7 @@ class StateCache:
     chats: TtlCache[int, ChatEntry]
     warned: TtlCache[int, frozenset[int]]
     blacklists: TtlCache[int, Listed]
+    own: TtlCache[int, frozenset[str]]
     members: TtlCache[int, ChatMembers]
     # Bumped by every drop: a load that saw its store's count change while it read does not
     # store its result (it may have read the row before the commit that dropped it).
@@ -145,6 +149,7 @@ class StateCache:
         return cls(
             chats=TtlCache(CHAT_TTL, 50_000),
             blacklists=TtlCache(BLACKLIST_TTL, 10_000),
+            own=TtlCache(OWN_TTL, 10_000),
             warned=TtlCache(WARNED_TTL, 10_000),
             members=TtlCache(MEMBER_TTL, 20_000),
         )
@@ -175,16 +180,29 @@ class StateCache:
             return None
         alliance = await session.get(Alliance, row.alliance_id) if row.alliance_id else None
         policy = GroupPolicy.load(row.policy)
+        own = await self._own_terms(session, alliance) if alliance else frozenset()
         entry = ChatEntry(
             _detached(Chat, row),
             _detached(Alliance, alliance) if alliance else None,
             policy,
-            policy.detect(),
+            policy.detect(own),
             ZoneInfo(alliance.timezone) if alliance else UTC_ZONE,
         )
         if generation == self.generations["chats"]:
             self.chats.put(chat_id, entry)
         return entry
+
+    async def _own_terms(self, session: AsyncSession, alliance: Alliance) -> frozenset[str]:
+        """The alliance's own contacts, never an ad: the owners' allow list and the handles of
+        its owners, its groups' admins and its public groups (read once per OWN_TTL)."""
+        terms = self.own.get(alliance.id)
+        if terms is None:
+            listed = AlliancePolicy.load(alliance.policy).allowed
+            handles = await own_handles(session, alliance.id, alliance.owner_ids)
+            words = {t for t in map(allowed_term, [*listed, *handles]) if t is not None}
+            terms = frozenset(words)
+            self.own.put(alliance.id, terms)
+        return terms
 
     async def has_warnings(
         self, uow: SessionSource, alliance_id: int, user_id: int, now: datetime
@@ -303,6 +321,7 @@ class StateCache:
         if "chat" in tables or "alliance" in tables:
             self._drop("chats")
             self.chats.clear()
+            self.own.clear()
         if "member" in tables:
             self._drop("members")
             self.members.clear()
@@ -320,6 +339,7 @@ class StateCache:
         for store in self.generations:
             self._drop(store)
         self.chats.clear()
+        self.own.clear()
         self.members.clear()
         self.blacklists.clear()
         self.warned.clear()

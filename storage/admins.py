@@ -12,22 +12,29 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.groups import Repository
-from storage.models import Chat, ChatAdmin
+from rules.decision import Person
+from storage.groups import Repository, UserRepository
+from storage.models import Chat, ChatAdmin, TgUser
 
 
 @dataclass(frozen=True, slots=True)
 class AdminEntry:
     status: str  # creator | administrator
     can_restrict: bool
+    name: str = ""  # as Telegram listed them: remembered, so they are named and known
+    username: str | None = None
 
 
 class AdminRepository(Repository):
     async def replace(
         self, chat_id: int, admins: Mapping[int, AdminEntry], *, at: datetime
     ) -> None:
-        """Store the chat's whole list as Telegram gave it."""
+        """Store the chat's whole list as Telegram gave it, and remember who they are."""
+        await UserRepository(self.session).remember(
+            [Person(u, e.name, e.username) for u, e in admins.items() if e.name]
+        )
         await self.session.execute(delete(ChatAdmin).where(ChatAdmin.chat_id == chat_id))
         self.session.add_all(
             ChatAdmin(
@@ -102,3 +109,25 @@ class AdminRepository(Repository):
                 )
             )
             await self.session.flush()
+
+
+async def own_handles(
+    session: AsyncSession, alliance_id: int, owner_ids: Sequence[int]
+) -> set[str]:
+    """The alliance's own @usernames: its owners', its groups' admins' and its public groups'."""
+    admins = (
+        select(TgUser.username)
+        .join(ChatAdmin, ChatAdmin.user_id == TgUser.id)
+        .join(Chat, Chat.id == ChatAdmin.chat_id)
+        .where(Chat.alliance_id == alliance_id, TgUser.username.is_not(None))
+    )
+    owners = select(TgUser.username).where(
+        TgUser.id.in_(list(owner_ids)), TgUser.username.is_not(None)
+    )
+    groups = select(Chat.username).where(
+        Chat.alliance_id == alliance_id, Chat.status == "active", Chat.username.is_not(None)
+    )
+    found: set[str] = set()
+    for query in (admins, owners, groups):
+        found.update(str(name).lower() for name in await session.scalars(query) if name)
+    return found

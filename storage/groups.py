@@ -283,6 +283,35 @@ class UserRepository(Repository):
     async def get(self, user_id: int) -> TgUser | None:
         return await self.session.get(TgUser, user_id)
 
+    async def remember(self, people: Sequence[Person]) -> None:
+        """Store people's names now (the batched record of senders comes a little later): a
+        decision about someone names them right away."""
+        if not people:
+            return
+        stmt = upsert(self.session, table_of(TgUser))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={
+                k: stmt.excluded[k] for k in ("first_name", "last_name", "username", "updated_at")
+            },
+        )
+        now = utcnow()
+        rows = {
+            p.user_id: {
+                "id": p.user_id,
+                "first_name": p.name[:255],
+                "last_name": None,
+                "username": p.username.lower() if p.username else None,
+                "is_bot": False,
+                "started_bot": False,
+                "updated_at": now,
+            }
+            for p in people
+            if p.name
+        }
+        if rows:
+            await self.session.execute(stmt, list(rows.values()))
+
     async def people(self, user_ids: Sequence[int]) -> dict[int, Person]:
         """Everyone of `user_ids` as people read them (Name (@username, id)); an account never
         seen is named by its id alone."""

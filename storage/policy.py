@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
+from rules.detect import allowed_term
 from rules.facts import DetectPolicy
 
 
@@ -29,16 +30,20 @@ class GroupPolicy(BaseModel):
     allowed_domains: list[str] = Field(default_factory=list)
     allowed_mentions: list[str] = Field(default_factory=list)
     approved_users: list[int] = Field(default_factory=list)
+    # the group's own contacts and links (handles, invite links, messenger ids): never an ad
+    allowed: list[str] = Field(default_factory=list)
     inviter_strike_limit: int = Field(default=3, ge=1, le=100)
     inviter_policy: Literal["report", "restrict", "blacklist"] = "report"
 
-    def detect(self) -> DetectPolicy:
-        """The detector's view of this policy."""
+    def detect(self, allowed: frozenset[str] = frozenset()) -> DetectPolicy:
+        """The detector's view of this policy; `allowed` adds the alliance's own contacts."""
         return DetectPolicy(
             delete_threshold=self.delete_threshold,
             flag_threshold=min(self.flag_threshold, self.delete_threshold),
             allowed_domains=frozenset(d.lower() for d in self.allowed_domains),
             allowed_mentions=frozenset(m.lower().lstrip("@") for m in self.allowed_mentions),
+            allowed_terms=frozenset(t for t in map(allowed_term, self.allowed) if t is not None)
+            | allowed,
         )
 
     @classmethod
@@ -60,6 +65,8 @@ class AlliancePolicy(BaseModel):
     # an imported entry only an owner may lift): admins of the group it came from, admins of
     # any group of the alliance, or nobody but the owners
     unblacklist_by: Literal["source_admins", "any_admin", "owners"] = "source_admins"
+    # the alliance's own contacts and links, allowed in every group (owners set them: /allow)
+    allowed: list[str] = Field(default_factory=list)
 
     @classmethod
     def load(cls, raw: dict[str, Any] | None) -> AlliancePolicy:
