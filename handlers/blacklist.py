@@ -25,9 +25,11 @@ from handlers.commands import (
 )
 from handlers.context import BotContext
 from rules.actions import DeleteMessage
+from rules.decision import Decision, Reason
 from rules.limits import echo, parse_chat_id, parse_user_id
 from rules.moderation import Offence
 from services import moderation, notices
+from services.apply import apply
 from services.i18n import tr
 from services.uow import Wake
 from storage.groups import ChatRepository, UserRepository
@@ -246,7 +248,11 @@ async def cmd_spam(update: Update, context: BotContext) -> None:
         text=text,
     )
     await moderation.punish(uow, context.runtime, chat.alliance_id, offence, actor=actor_of(update))
-    await uow.send(DeleteMessage(chat_id=chat.id, message_id=message.message_id))
+    tidy = DeleteMessage(chat_id=chat.id, message_id=message.message_id)
+    command = Decision(
+        "delete", chat.id, actor=actor_of(update), reasons=(Reason("/spam"),), steps=(tidy,)
+    )
+    await apply(uow, context.runtime, command)
 
 
 async def on_undo(update: Update, context: BotContext) -> None:

@@ -21,6 +21,7 @@ from services.i18n import normalise_language, tr
 from services.texts import rules_text
 from services.welcome import welcome_message
 from storage.groups import ChatRepository
+from storage.outbox import OutboxRepository
 from storage.policy import GroupPolicy
 
 MAX_RULES = 3500
@@ -121,7 +122,17 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
     policy = GroupPolicy.load(chat.policy)
     policy.shadow_mode = args == ["on"]
     (await context.uow.chat_for_update()).policy = policy.model_dump()
-    audit(context.uow, "shadow_" + args[0], chat_id=chat.id, actor=actor_of(update), target=None)
+    withdrawn = 0
+    if policy.shadow_mode:  # what was queued here and not yet done is not done either
+        withdrawn = await OutboxRepository(context.uow.session).cancel_chat(chat.id, "shadow mode")
+    audit(
+        context.uow,
+        "shadow_" + args[0],
+        chat_id=chat.id,
+        actor=actor_of(update),
+        target=None,
+        withdrawn=withdrawn or None,
+    )
     if policy.shadow_mode:
         text = tr(
             lang, "Shadow mode is on: I decide and log, but delete, warn and ban nothing here."

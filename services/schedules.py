@@ -39,6 +39,7 @@ from storage.health import HealthRepository
 from storage.inbox import InboxRepository
 from storage.models import Alliance, Schedule
 from storage.people import PeopleRepository
+from storage.policy import GroupPolicy
 from storage.roles import RoleRepository
 from storage.schedule import ScheduleRepository
 
@@ -113,8 +114,8 @@ async def _group_report(
     tops = await PeopleRepository(session).top_contributors_by_group(alliance.id, window)
     for counts in await repo.group_counts(alliance.id, window, tz):
         chat = chats.get(counts.chat_id)
-        if chat is None:
-            continue
+        if chat is None or GroupPolicy.load(chat.policy).shadow_mode:
+            continue  # a group in shadow mode hears nothing from the bot unasked
         lang = chat.language or alliance.language
         metrics = compute(counts, window, rules)
         text = render_group_report(lang, chat.title, metrics, tops.get(chat.id, []))

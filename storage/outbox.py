@@ -157,6 +157,15 @@ class OutboxRepository(Repository):
         )
         return bool(affected(result))
 
+    async def cancel_chat(self, chat_id: int, reason: str) -> int:
+        """Drop every call queued for the chat that the executor has not taken yet."""
+        result = await self.session.execute(
+            update(Outbox)
+            .where(Outbox.chat_id == chat_id, Outbox.status == "pending", Outbox.attempts == 0)
+            .values(status="cancelled", last_error=reason, finished_at=utcnow())
+        )
+        return affected(result)
+
     async def unfinished(self, *, after_id: int = 0) -> list[Queued]:
         rows = await self.session.execute(
             select(*_HEAD_COLUMNS)
