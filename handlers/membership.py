@@ -22,11 +22,10 @@ from services.apply import audit
 from services.i18n import tr
 from services.runtime import Runtime
 from services.uow import TakeMemberCount, UnitOfWork
-from storage.groups import AllianceRepository, ChatRepository
-from storage.models import Alliance, Chat, Member, ModerationLog
+from storage.groups import CHAT_KEYED, AllianceRepository, ChatRepository
+from storage.models import Alliance, Chat
 from storage.outbox import OutboxRepository
 
-MIGRATED_TABLES = (Member, ModerationLog)
 RIGHTS = (
     "can_delete_messages",
     "can_restrict_members",
@@ -179,7 +178,7 @@ async def on_migrate(update: Update, context: BotContext) -> None:
     else:
         return
     session = context.uow.session
-    await ChatRepository(session).migrate(old_id, new_id, MIGRATED_TABLES)
+    await ChatRepository(session).migrate(old_id, new_id, CHAT_KEYED)
     await OutboxRepository(session).retarget(old_id, new_id)
     raise ApplicationHandlerStop
 

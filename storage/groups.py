@@ -5,6 +5,7 @@ Repositories flush, never commit: the caller owns the unit of work (one update o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -13,17 +14,49 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.decision import Person
 from storage.models import (
+    Activity,
+    ActivityReply,
+    AlertSent,
     Alliance,
     Base,
+    BlacklistEntry,
     Chat,
+    ChatAdmin,
+    ChatDay,
+    GroupPeriod,
     Member,
     MemberEvent,
+    ModerationLog,
+    PostedMessage,
+    Schedule,
     TgUser,
+    Warning,
     utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+# everything kept per group, by the column naming the group: a group upgraded to a supergroup
+# takes all of it along
+CHAT_KEYED: tuple[tuple[type[Base], str], ...] = (
+    (Member, "chat_id"),
+    (ModerationLog, "chat_id"),
+    (Warning, "chat_id"),
+    (BlacklistEntry, "source_chat_id"),
+    (Activity, "chat_id"),
+    (ActivityReply, "chat_id"),
+    (MemberEvent, "chat_id"),
+    (ChatDay, "chat_id"),
+    (GroupPeriod, "chat_id"),
+    (ChatAdmin, "chat_id"),
+    (PostedMessage, "chat_id"),
+    (AlertSent, "chat_id"),
+    (Schedule, "chat_id"),
 )
 
 # Telegram statuses of someone who is in the chat
@@ -101,8 +134,12 @@ class ChatRepository(Repository):
         )
         return list(rows)
 
-    async def migrate(self, old_id: int, new_id: int, tables: tuple[type[Base], ...]) -> Chat:
-        """Move a group's data to its supergroup id; the old row stays as a pointer."""
+    async def migrate(
+        self, old_id: int, new_id: int, moves: Sequence[tuple[type[Base], str]]
+    ) -> Chat:
+        """Move a group's data to its supergroup id (each table's chat column, as `moves`
+        names it); the old row stays as a pointer. Rows the supergroup already has of its own
+        stay; the group's are moved around them."""
         old = await self.session.get(Chat, old_id)
         new = await self.session.get(Chat, new_id)
         if old is None:
@@ -117,9 +154,20 @@ class ChatRepository(Repository):
             new.type = "supergroup"
             self.session.add(new)
             await self.session.flush()
-        for table in tables:
-            column = table.__table__.c.chat_id
-            await self.session.execute(update(table).where(column == old_id).values(chat_id=new_id))
+        for model, name in moves:
+            column = table_of(model).c[name]
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(
+                        update(model).where(column == old_id).values({name: new_id})
+                    )
+            except IntegrityError:  # the supergroup already has such rows (it spoke first)
+                log.warning(
+                    "chat %s -> %s: %s rows kept under the old id",
+                    old_id,
+                    new_id,
+                    model.__tablename__,
+                )
         old.status = "migrated"
         old.migrated_to = new_id
         await self.session.flush()

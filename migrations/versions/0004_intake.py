@@ -6,6 +6,7 @@ Revises: 0003
 Create Date: 2026-11-29 21:40:00
 """
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -61,13 +62,27 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("added_as", sa.String(length=8), server_default="auto", nullable=False)
         )
-    op.execute("UPDATE blacklist SET added_as = 'admin' WHERE added_by IS NOT NULL")
+    _who_added_each_entry()
     with op.batch_alter_table("alliance", schema=None) as batch_op:
         batch_op.add_column(sa.Column("policy", JSON, server_default="{}", nullable=False))
 
     with op.batch_alter_table("processed_update", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_processed_update_at"))
     op.drop_table("processed_update")
+
+
+def _who_added_each_entry() -> None:
+    """Entries an owner of the alliance made are the owners' to lift; other people's are
+    admins' entries; entries nobody made stay automatic."""
+    bind = op.get_bind()
+    bind.execute(sa.text("UPDATE blacklist SET added_as = 'admin' WHERE added_by IS NOT NULL"))
+    owners = sa.text(
+        "UPDATE blacklist SET added_as = 'owner' WHERE alliance_id = :alliance AND added_by IN :ids"
+    ).bindparams(sa.bindparam("ids", expanding=True))
+    for alliance, owner_ids in bind.execute(sa.text("SELECT id, owner_ids FROM alliance")).all():
+        ids = json.loads(owner_ids) if isinstance(owner_ids, str) else owner_ids
+        if ids:
+            bind.execute(owners, {"alliance": alliance, "ids": [int(i) for i in ids]})
 
 
 def downgrade() -> None:

@@ -3,18 +3,20 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from rules.actions import Batch, BatchEntry, DeleteMessage, SendMessage
-from storage.activity import ActivityRepository, MemberCount, SeenUser
+from storage.activity import ActivityRepository, DayCount, MemberCount, SeenUser
 from storage.db import create_engine, create_session_factory, has_written
 from storage.groups import (
+    CHAT_KEYED,
     AllianceRepository,
     ChatRepository,
     MemberRepository,
     UserRepository,
 )
 from storage.inbox import InboxRepository, Received
-from storage.models import Member, ModerationLog
+from storage.models import Activity, BlacklistEntry, ModerationLog, Warning
 from storage.moderation import (
     BlacklistRepository,
     LabeledMessageRepository,
@@ -115,9 +117,30 @@ async def test_repositories_chat_migration_keeps_data(sessions):
         await MemberRepository(s).record_join(-5001, BIG, at=NOW, invited_by=None, invite_link=None)
         s.add(ModerationLog(chat_id=-5001, action="warn", reasons="x"))
         await OutboxRepository(s).add(SendMessage(chat_id=-5001, text="hi"))
+        alliance = (await AllianceRepository(s).list_all())[0]
+        await WarningRepository(s).add(
+            alliance_id=alliance.id,
+            chat_id=-5001,
+            user_id=BIG,
+            actor_id=None,
+            reason="ads",
+            evidence={},
+            at=NOW,
+            expires_at=NOW + timedelta(days=1),
+        )
+        await BlacklistRepository(s).add(
+            alliance_id=alliance.id,
+            user_id=BIG + 1,
+            reason="ads",
+            evidence={},
+            added_by=None,
+            source_chat_id=-5001,
+            at=NOW,
+        )
+        await ActivityRepository(s).add_days([DayCount(-5001, NOW.date(), BIG, messages=3)])
         await s.commit()
     async with sessions() as s:
-        new = await ChatRepository(s).migrate(-5001, GROUP, (Member, ModerationLog))
+        new = await ChatRepository(s).migrate(-5001, GROUP, CHAT_KEYED)
         await OutboxRepository(s).retarget(-5001, GROUP)
         await s.commit()
     async with sessions() as s:
@@ -131,6 +154,10 @@ async def test_repositories_chat_migration_keeps_data(sessions):
         assert await MemberRepository(s).get(GROUP, BIG) is not None
         rows = await OutboxRepository(s).unfinished()
         assert [r.chat_id for r in rows] == [GROUP]
+        warning = await s.scalar(select(Warning))
+        entry = await s.scalar(select(BlacklistEntry))
+        activity = await s.scalar(select(Activity))
+        assert (warning.chat_id, entry.source_chat_id, activity.chat_id) == (GROUP, GROUP, GROUP)
 
 
 async def test_repositories_outbox_lifecycle(sessions):
