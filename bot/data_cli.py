@@ -41,7 +41,7 @@ from services.moderation import blacklist
 from services.runtime import Alliances, Options, Runtime
 from services.state import StateCache
 from services.telegram import TelegramUnavailable
-from storage.admins import AdminEntry
+from storage.admins import AdminEntry, AdminRepository
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository
 from storage.models import utcnow
@@ -239,8 +239,14 @@ async def blacklist_import(settings: Settings, path: Path, *, alliance: int | No
     async with headless(settings) as rt:
         async with rt.sessions() as session:
             alliance_id = await choose_alliance(session, alliance)
-        added = 0
+        added, skipped = 0, []
+        async with rt.sessions() as session:
+            staff = await AdminRepository(session).listed_in(alliance_id)
+        protected = staff | rt.alliances.owners_of(alliance_id) | {rt.options.bot_id}
         for entry in entries:
+            if entry["user_id"] in protected:
+                skipped.append(entry["user_id"])  # an owner, an admin of our groups, the bot
+                continue
             offence = Offence(
                 Person(entry["user_id"], ""),
                 None,
@@ -261,10 +267,14 @@ async def blacklist_import(settings: Settings, path: Path, *, alliance: int | No
             added += int(outcome.applied.new_entry)
         async with rt.sessions() as session:
             groups = len(await ChatRepository(session).list_active(alliance_id))
+    already = len(entries) - added - len(skipped)
     print(
-        f"imported {added} new entries ({len(entries) - added} already listed) into alliance "
+        f"imported {added} new entries ({already} already listed) into alliance "
         f"#{alliance_id}; bans queued in {groups} groups"
     )
+    if skipped:
+        listed = ", ".join(map(str, skipped))
+        print(f"not imported, being owners or admins of our groups or the bot: {listed}")
     return 0
 
 

@@ -117,35 +117,21 @@ VERBS = {
 }
 
 
+FAILURES = {
+    Failure.RIGHTS: N_(
+        "I could not {verb} {name}: make me an admin with the right to ban and restrict members."
+    ),
+    Failure.NOT_FOUND: N_("I could not {verb} {name}: Telegram does not know that account here."),
+    Failure.ADMIN: N_("I could not {verb} {name}: they are an admin here."),
+    Failure.SUPERGROUP: N_("I could not {verb} {name}: Telegram allows this only in supergroups."),
+    Failure.OTHER: N_("I could not {verb} {name}; the bot's log says why."),
+}
+
+
 def failure_texts(lang: str, command: str, name: str) -> dict[str, str]:
     """What to say, by why Telegram refused, when an order about `name` could not be done."""
     verb = tr(lang, VERBS[command])
-    return {
-        Failure.RIGHTS: tr(
-            lang,
-            "I could not {verb} {name}: make me an admin with the right to ban and restrict members.",
-            verb=verb,
-            name=name,
-        ),
-        Failure.NOT_FOUND: tr(
-            lang,
-            "I could not {verb} {name}: Telegram does not know that account here.",
-            verb=verb,
-            name=name,
-        ),
-        Failure.ADMIN: tr(
-            lang, "I could not {verb} {name}: they are an admin here.", verb=verb, name=name
-        ),
-        Failure.SUPERGROUP: tr(
-            lang,
-            "I could not {verb} {name}: Telegram allows this only in supergroups.",
-            verb=verb,
-            name=name,
-        ),
-        Failure.OTHER: tr(
-            lang, "I could not {verb} {name}; the bot's log says why.", verb=verb, name=name
-        ),
-    }
+    return {reason: tr(lang, text, verb=verb, name=name) for reason, text in FAILURES.items()}
 
 
 async def _order(
@@ -176,28 +162,30 @@ async def _order(
     await reply(update, context, done, after=applied.last_sent, failures=failures)
 
 
+async def _simple_order(
+    update: Update, context: BotContext, command: str, done: str, *, protect: bool = True
+) -> None:
+    """An order with no argument but its target; `done` is the answer's text, untranslated."""
+    target = await target_or_usage(update, context, command, protect=protect)
+    if target is not None:
+        answer = tr(language(context), done, name=target.name)
+        await _order(update, context, command, target, answer)
+
+
 @admin_command("ban")
 async def cmd_ban(update: Update, context: BotContext) -> None:
-    target = await target_or_usage(update, context, "ban")
-    if target is not None:
-        done = tr(language(context), "{name} is banned from this group.", name=target.name)
-        await _order(update, context, "ban", target, done)
+    await _simple_order(update, context, "ban", N_("{name} is banned from this group."))
 
 
 @admin_command("unban")
 async def cmd_unban(update: Update, context: BotContext) -> None:
-    target = await target_or_usage(update, context, "unban", protect=False)
-    if target is not None:
-        done = tr(language(context), "{name} may join this group again.", name=target.name)
-        await _order(update, context, "unban", target, done)
+    done = N_("{name} may join this group again.")
+    await _simple_order(update, context, "unban", done, protect=False)
 
 
 @admin_command("kick")
 async def cmd_kick(update: Update, context: BotContext) -> None:
-    target = await target_or_usage(update, context, "kick")
-    if target is not None:
-        done = tr(language(context), "{name} was removed from this group.", name=target.name)
-        await _order(update, context, "kick", target, done)
+    await _simple_order(update, context, "kick", N_("{name} was removed from this group."))
 
 
 @admin_command("mute")
@@ -223,10 +211,8 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
 
 @admin_command("unmute")
 async def cmd_unmute(update: Update, context: BotContext) -> None:
-    target = await target_or_usage(update, context, "unmute", protect=False)
-    if target is not None:
-        done = tr(language(context), "{name} may speak again.", name=target.name)
-        await _order(update, context, "unmute", target, done)
+    done = N_("{name} may speak again.")
+    await _simple_order(update, context, "unmute", done, protect=False)
 
 
 @admin_command("del")

@@ -32,46 +32,23 @@ async def _allow(update: Update, context: BotContext, *, remove: bool) -> None:
     words = [w for w in (context.args or []) if w.strip()]
     lang = language(context)
     command = "disallow" if remove else "allow"
+    if not await _may_change(update, context, lang, command):
+        return
+    if not words:
+        if remove:
+            await usage(update, context, "disallow")
+        else:
+            await reply(update, context, await _listing(update, context, lang))
+        return
+    add, drop = ([], words) if remove else (words, [])
     if uow.chat is not None:
-        if not await may_moderate(update, context):
-            text = tr(
-                lang,
-                "Only the group's owner and admins who can restrict members may use /{command}.",
-                command=command,
-            )
-            await refuse(update, context, text)
-            return
-        if not words:
-            if remove:
-                await usage(update, context, "disallow")
-                return
-            await reply(update, context, await _listing(update, context, lang))
-            return
-        change = await change_group(
-            uow, uow.chat, add=[] if remove else words, remove=words if remove else []
-        )
-        where = None
+        change = await change_group(uow, uow.chat, add=add, remove=drop)
     else:
-        owned = rt.alliances.owned_by(actor_of(update))
-        if not owned:
-            await reply(
-                update, context, tr(lang, "Only the owners of our groups can use this command.")
-            )
-            return
-        if not words:
-            if remove:
-                await usage(update, context, "disallow")
-                return
-            await reply(update, context, await _listing(update, context, lang))
-            return
         change = None
-        for alliance_id in sorted(owned):
+        for alliance_id in sorted(rt.alliances.owned_by(actor_of(update))):
             alliance = await uow.session.get(Alliance, alliance_id)
             if alliance is not None:
-                change = await change_alliance(
-                    uow, alliance, add=[] if remove else words, remove=words if remove else []
-                )
-        where = "alliance"
+                change = await change_alliance(uow, alliance, add=add, remove=drop)
     assert change is not None
     audit(
         uow,
@@ -80,9 +57,28 @@ async def _allow(update: Update, context: BotContext, *, remove: bool) -> None:
         actor=actor_of(update),
         target=None,
         reasons=", ".join(change.added or change.removed),
-        scope=where or "group",
+        scope="group" if uow.chat is not None else "alliance",
     )
-    await reply(update, context, _answer(lang, change, everywhere=where is not None))
+    await reply(update, context, _answer(lang, change, everywhere=uow.chat is None))
+
+
+async def _may_change(update: Update, context: BotContext, lang: str, command: str) -> bool:
+    """A group's admins for the group; the owners, in private, for their alliances."""
+    if context.uow.chat is not None:
+        if await may_moderate(update, context):
+            return True
+        text = tr(
+            lang,
+            "Only the group's owner and admins who can restrict members may use /{command}.",
+            command=command,
+        )
+        await refuse(update, context, text)
+        return False
+    if context.runtime.alliances.owned_by(actor_of(update)):
+        return True
+    text = tr(lang, "Only the owners of our groups can use this command.")
+    await reply(update, context, text)
+    return False
 
 
 def _answer(lang: str, change: Change, *, everywhere: bool) -> str:

@@ -24,6 +24,7 @@ from handlers.commands import (
     usage,
 )
 from handlers.context import BotContext
+from handlers.private import language_for
 from rules.actions import DeleteMessage
 from rules.decision import Decision, Reason
 from rules.limits import echo, parse_chat_id, parse_user_id
@@ -33,10 +34,10 @@ from services.apply import apply
 from services.i18n import tr
 from services.uow import Wake
 from storage.groups import ChatRepository, UserRepository
-from storage.models import utcnow
+from storage.models import Alliance, utcnow
 from storage.moderation import BlacklistRepository, LabeledMessageRepository, StrikeRepository
 
-PAGE = 20
+PAGE = 10  # entries a page: long names and reasons stay within one message
 
 
 def lift_refusal(lang: str, why: str, name: str) -> str:
@@ -261,7 +262,7 @@ async def on_undo(update: Update, context: BotContext) -> None:
     if query is None or query.data is None:
         return
     rt, uow = context.runtime, context.uow
-    lang = rt.options.default_language
+    lang = language_for(update, context)
     parts = query.data.split(":")
     alliance_id = parse_user_id(parts[2]) if len(parts) == 4 else None
     user_id = parse_user_id(parts[3]) if len(parts) == 4 else None
@@ -272,6 +273,8 @@ async def on_undo(update: Update, context: BotContext) -> None:
         await answer(context, query, tr(lang, "Only an owner can do that."), alert=True)
         return
     session = uow.session
+    alliance = await session.get(Alliance, alliance_id)
+    lang = alliance.language if alliance is not None else lang
     entry = await BlacklistRepository(session).get_active(alliance_id, user_id)
     person = (await UserRepository(session).people([user_id]))[user_id]
     evidence_text = str(entry.evidence.get("text") or "") if entry is not None else ""

@@ -14,7 +14,8 @@ from handlers.commands import (
     usage_text,
 )
 from handlers.context import BotContext
-from rules.welcome import TemplateError, check_template
+from rules.limits import echo
+from rules.welcome import MAX_TEMPLATE, TemplateError, check_template
 from services import notices
 from services.apply import audit
 from services.i18n import normalise_language, tr
@@ -99,7 +100,9 @@ async def cmd_setwelcome(update: Update, context: BotContext) -> None:
     try:
         check_template(body)
     except TemplateError as exc:
-        problem = tr(lang, "That template cannot be used: {error}", error=str(exc))
+        problem = tr(
+            lang, "That template cannot be used: {error}", error=template_problem(lang, exc)
+        )
         await usage(update, context, "setwelcome", problem)
         return
     row = await context.uow.chat_for_update()
@@ -140,6 +143,25 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
     else:
         text = tr(lang, "Shadow mode is off: I act on what I find.")
     await reply(update, context, text)
+
+
+def template_problem(lang: str, error: TemplateError) -> str:
+    texts = {
+        "too_long": tr(
+            lang,
+            "it is {length} characters long; at most {limit}",
+            length=error.detail,
+            limit=MAX_TEMPLATE,
+        ),
+        "unclosed": tr(lang, "a “{” is never closed (write {{ for a brace)"),
+        "lone_close": tr(lang, "a “}” has no “{” (write }} for a brace)"),
+        "unknown": tr(
+            lang,
+            "{found} is not a placeholder; use only {{name}} {{title}} {{rules}} {{count}}",
+            found=echo(error.detail),
+        ),
+    }
+    return texts.get(error.problem, error.problem)
 
 
 async def rules_in_private(update: Update, context: BotContext, chat_id: int) -> None:

@@ -39,7 +39,9 @@ async def on_chat_member(update: Update, context: BotContext) -> None:
     if now and not was:
         link = change.invite_link
         link_name = (link.name or link.invite_link) if link is not None else None
-        inviter = change.from_user.id if change.from_user.id != user.id else None
+        # an admin approving a join request is not who invited the member
+        by_hand = change.from_user.id != user.id and not change.via_join_request
+        inviter = change.from_user.id if by_hand else None
         if (
             inviter is None
             and link is not None

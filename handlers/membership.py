@@ -135,26 +135,31 @@ async def on_approval(update: Update, context: BotContext) -> None:
     if query is None or query.data is None:
         return
     uow, rt = context.uow, context.runtime
-    language = rt.options.default_language
     owned = rt.alliances.owned_by(query.from_user.id)
     if not owned:
+        language = rt.options.default_language
         await answer(context, query, tr(language, "Only an owner can do that."), alert=True)
         return
+    alliance = await uow.session.get(Alliance, min(owned))
+    language = alliance.language if alliance is not None else rt.options.default_language
     _, verdict, raw_id = query.data.split(":", 2)
     chat_id = parse_chat_id(raw_id)
     row = await ChatRepository(uow.session).get(chat_id) if chat_id is not None else None
     if row is None or row.status != "pending":
         await answer(context, query, tr(language, "That request was already answered."))
         return
+    answered = await ChatRepository(uow.session).answer_request(
+        row.id, "active" if verdict == "ok" else "left", min(owned) if verdict == "ok" else None
+    )
+    if not answered:  # another owner answered first
+        await answer(context, query, tr(language, "That request was already answered."))
+        return
     if verdict == "ok":
-        row.status = "active"
-        row.alliance_id = min(owned)
         hello = tr(language, "Hello! I now look after this group for its owner.")
         await uow.send(SendMessage(chat_id=row.id, text=hello))
         uow.after_commit(TakeMemberCount(row.id))
         text = tr(language, "Approved: I now serve “{title}”.", title=row.title)
     else:
-        row.status = "left"
         await uow.send(LeaveChat(chat_id=row.id))
         text = tr(language, "Refused: I left “{title}”.", title=row.title)
     audit(uow, f"group_{verdict}", chat_id=row.id, actor=query.from_user.id, target=None)

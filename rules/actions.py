@@ -67,18 +67,30 @@ class Batch:
 
     key: str
     entries: tuple[BatchEntry, ...]
+    more: int = 0  # events past the first MAX_ENTRIES people, counted only
+
+    MAX_ENTRIES: ClassVar[int] = 100
 
     def merged(self, entry: BatchEntry) -> Batch:
         for index, known in enumerate(self.entries):
             if known.user_id == entry.user_id:
                 updated = BatchEntry(known.user_id, entry.name, known.count + entry.count)
                 rest = (*self.entries[:index], updated, *self.entries[index + 1 :])
-                return Batch(self.key, rest)
-        return Batch(self.key, (*self.entries, entry))
+                return Batch(self.key, rest, self.more)
+        if len(self.entries) >= self.MAX_ENTRIES:
+            return Batch(self.key, self.entries, self.more + entry.count)
+        return Batch(self.key, (*self.entries, entry), self.more)
+
+    def without(self, user_id: int) -> Batch:
+        return Batch(self.key, tuple(e for e in self.entries if e.user_id != user_id), self.more)
 
     @property
     def total(self) -> int:
-        return sum(e.count for e in self.entries)
+        return sum(e.count for e in self.entries) + self.more
+
+    @property
+    def people(self) -> int:
+        return len(self.entries) + self.more
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -250,26 +262,34 @@ ACTION_TYPES: tuple[type[Action], ...] = (
 BY_KIND: dict[str, type[Action]] = {cls.kind: cls for cls in ACTION_TYPES}
 LANE_OF_KIND: dict[str, Lane] = {cls.kind: cls.lane for cls in ACTION_TYPES}
 
-MUTED: tuple[tuple[str, bool], ...] = tuple(
-    (right, False)
-    for right in (
-        "can_send_messages",
-        "can_send_audios",
-        "can_send_documents",
-        "can_send_photos",
-        "can_send_videos",
-        "can_send_video_notes",
-        "can_send_voice_notes",
-        "can_send_polls",
-        "can_send_other_messages",
-        "can_add_web_page_previews",
-    )
+# Every permission Telegram knows: restrictChatMember treats one left out as denied, so each
+# restriction names them all.
+PERMISSIONS = (
+    "can_send_messages",
+    "can_send_audios",
+    "can_send_documents",
+    "can_send_photos",
+    "can_send_videos",
+    "can_send_video_notes",
+    "can_send_voice_notes",
+    "can_send_polls",
+    "can_send_other_messages",
+    "can_add_web_page_previews",
+    "can_change_info",
+    "can_invite_users",
+    "can_pin_messages",
+    "can_manage_topics",
+    "can_edit_tag",
+    "can_react_to_messages",
 )
-UNMUTED: tuple[tuple[str, bool], ...] = (
-    *((right, True) for right, _ in MUTED),
-    ("can_invite_users", True),
-)
-NO_INVITES: tuple[tuple[str, bool], ...] = (
-    ("can_invite_users", False),
-    ("can_send_messages", True),
-)
+SENDING = frozenset(p for p in PERMISSIONS if p.startswith(("can_send_", "can_add_")))
+
+
+def permissions(*, denied: frozenset[str] = frozenset()) -> tuple[tuple[str, bool], ...]:
+    """Every permission, all granted but `denied` (granted means: as the group allows)."""
+    return tuple((name, name not in denied) for name in PERMISSIONS)
+
+
+MUTED = permissions(denied=SENDING | {"can_react_to_messages"})
+UNMUTED = permissions()
+NO_INVITES = permissions(denied=frozenset({"can_invite_users"}))

@@ -158,7 +158,7 @@ def _warning_record(offence: Offence, alliance_id: int, policy: WarnPolicy) -> A
         alliance_id,
         _group_of(offence),
         offence.person.user_id,
-        offence.why,
+        offence.reason,  # as people read it; the detector's reasons are in the evidence
         offence.evidence(),
         policy.expiry_days,
     )
@@ -214,7 +214,7 @@ def blacklist(
         AddToBlacklist(
             alliance_id,
             user_id,
-            offence.why,
+            offence.reason,  # as people read it; the detector's reasons are in the evidence
             offence.evidence(),
             offence.chat_id,
             actor,

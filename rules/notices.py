@@ -19,6 +19,7 @@ class Pacing:
     min_interval: float = 30.0  # at least this long after the last notice of its kind
     raid_size: int = 0  # a batch this large is a raid (0: never)
     hold_seconds: float = 60.0  # a raid's notice waits until no event came for this long
+    max_hold: float = 300.0  # but never longer than this after its first event
 
 
 WARNINGS = Pacing(batch_seconds=0.0, min_interval=30.0)
@@ -30,12 +31,21 @@ def welcome_pacing(batch_seconds: float) -> Pacing:
 
 
 def due_at(
-    now: datetime, *, last_sent: datetime | None, batch_size: int, pacing: Pacing
+    now: datetime,
+    *,
+    last_sent: datetime | None,
+    batch_size: int,
+    pacing: Pacing,
+    first_at: datetime | None = None,
 ) -> datetime:
-    """When a notice holding `batch_size` events (this one included) should go out."""
+    """When a notice holding `batch_size` events (this one included), the first of them at
+    `first_at`, should go out."""
     due = now + timedelta(seconds=pacing.batch_seconds)
     if pacing.raid_size and batch_size >= pacing.raid_size:
-        due = max(due, now + timedelta(seconds=pacing.hold_seconds))
+        held = now + timedelta(seconds=pacing.hold_seconds)
+        if first_at is not None:
+            held = min(held, first_at + timedelta(seconds=pacing.max_hold))
+        due = max(due, held)
     if last_sent is not None:
         due = max(due, last_sent + timedelta(seconds=pacing.min_interval))
     return due

@@ -19,7 +19,13 @@ MAX_TEMPLATE = 1000  # characters of a template
 
 
 class TemplateError(ValueError):
-    """The template cannot be used; the message says why."""
+    """The template cannot be used: `problem` names why ("too_long", "unclosed", "lone_close",
+    "unknown"), `detail` is what was found (for the message shown to the admin)."""
+
+    def __init__(self, problem: str, detail: str = "") -> None:
+        super().__init__(f"{problem}: {detail}" if detail else problem)
+        self.problem = problem
+        self.detail = detail
 
 
 Piece = tuple[bool, str]  # (is a placeholder, text or placeholder name)
@@ -28,7 +34,7 @@ Piece = tuple[bool, str]  # (is a placeholder, text or placeholder name)
 def parse_template(template: str) -> list[Piece]:
     """The template as literal text and placeholders; TemplateError when it is not usable."""
     if len(template) > MAX_TEMPLATE:
-        raise TemplateError(f"too long: {len(template)} characters, at most {MAX_TEMPLATE}")
+        raise TemplateError("too_long", str(len(template)))
     pieces: list[Piece] = []
     text: list[str] = []
     i, n = 0, len(template)
@@ -39,23 +45,18 @@ def parse_template(template: str) -> list[Piece]:
             i += 2
             continue
         if char == "}":
-            raise TemplateError("a “}” without its “{” (write }} for a brace)")
+            raise TemplateError("lone_close")
         if char != "{":
             text.append(char)
             i += 1
             continue
         end = template.find("}", i + 1)
         if end < 0:
-            raise TemplateError("a “{” that is never closed (write {{ for a brace)")
+            raise TemplateError("unclosed")
         field = template[i + 1 : end]
         if field not in PLACEHOLDERS:
             shown = field if len(field) <= 20 else field[:20] + "…"
-            raise TemplateError(
-                "unknown placeholder {"
-                + shown
-                + "}; use only "
-                + " ".join("{" + p + "}" for p in PLACEHOLDERS)
-            )
+            raise TemplateError("unknown", "{" + shown + "}")
         if text:
             pieces.append((False, "".join(text)))
             text = []
@@ -71,18 +72,31 @@ def check_template(template: str) -> None:
     parse_template(template)
 
 
-def join_names(names: Sequence[str], *, separator: str = ", ", more: str = "+{n}") -> str:
-    """Names of a wave of joins, shortened past MAX_NAMES."""
+def join_names(
+    names: Sequence[str], *, count: int | None = None, separator: str = ", ", more: str = "+{n}"
+) -> str:
+    """Names of a wave of `count` joins (all of `names` when not given), shortened past
+    MAX_NAMES."""
+    total = len(names) if count is None else max(count, len(names))
     shown = [fit(" ".join(name.split()), 64) for name in names[:MAX_NAMES]]
     text = separator.join(shown)
-    if len(names) > MAX_NAMES:
-        text += " " + more.replace("{n}", str(len(names) - MAX_NAMES))
+    if total > len(shown):
+        text += " " + more.replace("{n}", str(total - len(shown)))
     return text
 
 
-def render_welcome(template: str, *, names: Sequence[str], title: str, rules: str) -> str:
-    """The welcome for everyone who joined in one wave, within Telegram's message limit."""
-    values = {"name": join_names(names), "title": title, "rules": rules, "count": str(len(names))}
+def render_welcome(
+    template: str, *, names: Sequence[str], title: str, rules: str, count: int | None = None
+) -> str:
+    """The welcome for everyone who joined in one wave (`count` people, of whom `names` are
+    known), within Telegram's message limit."""
+    total = len(names) if count is None else max(count, len(names))
+    values = {
+        "name": join_names(names, count=total),
+        "title": title,
+        "rules": rules,
+        "count": str(total),
+    }
     text = "".join(
         values[part] if is_field else part for is_field, part in parse_template(template)
     )

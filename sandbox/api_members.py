@@ -106,7 +106,8 @@ def restrict_chat_member(world: World, params: Params) -> Any:
     old = member.to_api() if member else {"user": user.to_api(), "status": "left"}
     if member is None or member.status not in PRESENT:
         raise ApiError(400, "Bad Request: user is not a member of the chat")
-    full = {k: bool(permissions.get(k, True)) for k in PERMISSIONS}
+    # as Telegram does: a permission left out is denied
+    full = {k: bool(permissions.get(k, False)) for k in PERMISSIONS}
     if all(full.values()):
         member.status, member.permissions, member.until_date = "member", {}, 0
         world.note(chat, f"bot lifted the restrictions of {world.name_of(user)}", "restrict")

@@ -44,25 +44,29 @@ class Authority:
         known = self._cache.get(chat_id)
         if known is not None:
             return known
+        if uow.wrote:  # no Telegram call inside a transaction that wrote: the stored list
+            return await self._stored(uow, chat_id, "the update has written already")
         await uow.end_reads()
         try:
             admins = await self._reads.administrators(chat_id)
         except TelegramUnavailable as exc:
-            stored, taken = await AdminRepository(uow.session).of_chat(chat_id)
-            if taken is None:
-                raise AuthorityUnknown(
-                    f"chat {chat_id}: Telegram did not list its admins ({exc}) and none are stored"
-                ) from exc
-            log.warning(
-                "chat %s: Telegram did not list its admins (%s): using the list of %s",
-                chat_id,
-                exc,
-                taken.isoformat(timespec="minutes"),
-            )
-            return stored
+            return await self._stored(uow, chat_id, str(exc))
         self._cache.put(chat_id, admins)
         await AdminRepository(uow.session).replace(chat_id, admins, at=utcnow())
         return admins
+
+    async def _stored(self, uow: UnitOfWork, chat_id: int, why: str) -> dict[int, AdminEntry]:
+        """The stored list, when Telegram is not asked; AuthorityUnknown when there is none."""
+        stored, taken = await AdminRepository(uow.session).of_chat(chat_id)
+        if taken is None:
+            raise AuthorityUnknown(f"chat {chat_id}: admins not listed ({why}), none stored")
+        log.warning(
+            "chat %s: admins not listed by Telegram (%s): using the list of %s",
+            chat_id,
+            why,
+            taken.isoformat(timespec="minutes"),
+        )
+        return stored
 
     async def status(self, uow: UnitOfWork, chat_id: int, user_id: int) -> AdminEntry | None:
         """The user's admin entry in the group; None for everyone who is not an admin."""
@@ -108,7 +112,7 @@ class Authority:
         if limit is not None and len(stale) > limit:
             log.warning("%d groups have no admin list yet: taking %d now", len(stale), limit)
             stale = stale[:limit]
-        if not stale:
+        if not stale or uow.wrote:  # no Telegram call inside a transaction that wrote
             return 0
         await uow.end_reads()
         gate = asyncio.Semaphore(PARALLEL_READS)

@@ -31,7 +31,9 @@ from rules.moderation import strike_inviter as plan_strike
 from rules.moderation import warn as plan_warn
 from services.alerts import send_alert
 from services.apply import Applied, apply
+from services.i18n import tr
 from services.runtime import Runtime
+from services.texts import chat_language
 from services.uow import UnitOfWork
 from services.welcome import withdraw
 from storage.admins import AdminRepository
@@ -157,17 +159,24 @@ async def strike_inviter(
         before,
         protected,
     )
+    # an inviter restricted already (muted) keeps that restriction: not touched there
+    muted = await MemberRepository(session).present_in(groups, inviter_id, ("restricted",))
     decision, consequence = plan_strike(
         facts,
         limit=policy.inviter_strike_limit,
         policy=policy.inviter_policy,
-        groups=groups,
+        groups=[g for g in groups if g not in muted],
         source_chat_id=chat_id,
     )
     await apply(uow, rt, decision)
     if consequence is InviterAction.BLACKLIST:
-        reason = f"inviter of {before + 1} blacklisted accounts"
-        charge = Offence(facts.inviter, chat_id, reason=reason, detail=reason)
+        entry = await rt.state.entry(uow, chat_id)
+        language = chat_language(
+            rt, entry.chat if entry else None, entry.alliance if entry else None
+        )
+        reason = tr(language, "kept inviting ad accounts ({count} blacklisted)", count=before + 1)
+        detail = f"inviter of {before + 1} blacklisted accounts"
+        charge = Offence(facts.inviter, chat_id, reason=reason, detail=detail)
         await blacklist(uow, rt, alliance_id, charge, actor=None, added_as="auto", strike=False)
 
 

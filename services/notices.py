@@ -41,10 +41,15 @@ async def gather(
         if waiting is not None:
             batch = waiting.merged(entry)
             due = latest.not_before
-            if pacing.raid_size and len(batch.entries) >= pacing.raid_size:
-                due = max(
-                    due, due_at(now, last_sent=None, batch_size=len(batch.entries), pacing=pacing)
+            if pacing.raid_size and batch.people >= pacing.raid_size:
+                held = due_at(
+                    now,
+                    last_sent=None,
+                    batch_size=batch.people,
+                    pacing=pacing,
+                    first_at=latest.created_at,
                 )
+                due = max(due, held)
             if await outbox.replace_waiting(latest.id, render(batch), due):
                 if due != latest.not_before:
                     uow.requeued(_moved(latest, due))

@@ -60,6 +60,9 @@ class Alliances:
         owned = self.owned_by(user_id)
         return bool(owned) if alliance_id is None else alliance_id in owned
 
+    def owners_of(self, alliance_id: int) -> set[int]:
+        return {user for user, ids in self._owned.items() if alliance_id in ids}
+
     @property
     def owners(self) -> Mapping[int, frozenset[int]]:
         return self._owned

@@ -147,17 +147,18 @@ def _policy(entry: ChatEntry, message: Incoming) -> DetectPolicy:
 
 
 async def _exempt(uow: UnitOfWork, rt: Runtime, entry: ChatEntry, user_id: int) -> str | None:
-    """Why the sender is spared ("admin", "approved member"), or None."""
+    """Why the sender is spared ("admin", "approved member"), or None. The group's admin list is
+    read first, before anything is written for this update (it may need Telegram)."""
     chat = entry.chat
-    if user_id in entry.policy.approved_users:
-        return "approved member"
-    if rt.alliances.is_owner(user_id, chat.alliance_id):
-        return "admin"
+    assert chat.alliance_id is not None
     if await rt.authority.status(uow, chat.id, user_id) is not None:
         return "admin"
-    assert chat.alliance_id is not None
+    if rt.alliances.is_owner(user_id, chat.alliance_id):
+        return "admin"
     if await rt.authority.admin_elsewhere(uow, chat.alliance_id, user_id, but=chat.id):
         return "admin"
+    if user_id in entry.policy.approved_users:
+        return "approved member"
     return None
 
 

@@ -93,13 +93,13 @@ def _warning_text(language: str, chat: Chat, notice: WarningNotice, batch: Batch
             rules=rules,
         )
     names = ", ".join(e.name for e in batch.entries[:MAX_LISTED])
-    if len(batch.entries) > MAX_LISTED:
-        names += " " + tr(language, "and {n} more", n=len(batch.entries) - MAX_LISTED)
+    if batch.people > MAX_LISTED:
+        names += " " + tr(language, "and {n} more", n=batch.people - MAX_LISTED)
     return tr(
         language,
         "⚠️ Removed {ads} ads from {accounts} accounts: {names}.\nEvery removed ad is a warning; at {limit} warnings an account is blacklisted and removed from all our groups.\n\nGroup rules:\n{rules}",
         ads=batch.total,
-        accounts=len(batch.entries),
+        accounts=batch.people,
         names=names,
         limit=notice.limit,
         rules=rules,

@@ -19,7 +19,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.actions import Action
-from storage.db import SessionFactory
+from storage.db import SessionFactory, has_written
 from storage.models import Alliance, Chat
 from storage.outbox import OutboxRepository, Queued
 
@@ -91,15 +91,22 @@ class UnitOfWork:
             raise RuntimeError(f"chat {self.chat.id} vanished")
         return row
 
+    @property
+    def wrote(self) -> bool:
+        """Whether the unit has written anything (flushed or not) that its commit will keep."""
+        session = self._session
+        return session is not None and has_written(session)
+
     async def end_reads(self) -> None:
         """Close the read transaction before a Bot API read (no call is made inside one).
 
-        Only valid before the first write of the unit; loaded rows stay usable.
+        Only valid before the first write of the unit (`wrote`): a commit here would keep a
+        write before the unit is done. Loaded rows stay usable.
         """
         session = self._session
         if session is None:
             return
-        if session.new or session.dirty or session.deleted:
+        if self.wrote:
             raise RuntimeError("end_reads after a write: make Bot API calls before writing")
         await session.commit()
 

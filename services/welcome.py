@@ -47,6 +47,16 @@ async def on_joined(
         if listed is None:
             welcome.append(person)
             continue
+        if await _staff(uow, rt, chat.alliance_id, person.user_id):
+            # staff of the alliance are never removed, whatever a list says: logged, not acted on
+            note = Decision(
+                "exempt",
+                chat.id,
+                target=person.user_id,
+                reasons=(Reason("exempt", "admin"), Reason("blacklisted")),
+            )
+            await apply(uow, rt, note)
+            continue
         why = f"joined ({listed.reason})"
         await apply(uow, rt, remove_blacklisted(chat.id, person.user_id, None, why))
     if not welcome or not policy.welcome_enabled:
@@ -60,7 +70,9 @@ async def on_joined(
 
     def render(batch: Batch) -> SendMessage:
         names = [e.name for e in batch.entries]
-        return welcome_message(language, chat, policy, names, bot_username, batch=batch)
+        return welcome_message(
+            language, chat, policy, names, bot_username, batch=batch, count=batch.people
+        )
 
     pacing = welcome_pacing(policy.welcome_batch_seconds)
     for person in welcome:
@@ -70,8 +82,15 @@ async def on_joined(
         )
 
 
+async def _staff(uow: UnitOfWork, rt: Runtime, alliance_id: int, user_id: int) -> bool:
+    """An owner of the alliance, or an admin of one of its groups (by the stored lists)."""
+    if rt.alliances.is_owner(user_id, alliance_id) or user_id == rt.options.bot_id:
+        return True
+    return bool(await rt.authority.admin_elsewhere(uow, alliance_id, user_id))
+
+
 def welcome_text(
-    language: str, chat: Chat, policy: GroupPolicy, names: list[str]
+    language: str, chat: Chat, policy: GroupPolicy, names: list[str], count: int | None = None
 ) -> tuple[str, bool]:
     """The welcome's words for `names`, and whether the rules need a button (not inline)."""
     rules = rules_text(chat, language)
@@ -82,10 +101,10 @@ def welcome_text(
     else:
         template = tr(language, DEFAULT_TEMPLATE_NO_RULES)
     try:
-        text = render_welcome(template, names=names, title=chat.title, rules=rules)
+        text = render_welcome(template, names=names, title=chat.title, rules=rules, count=count)
     except TemplateError:
         default = tr(language, DEFAULT_TEMPLATE)
-        text = render_welcome(default, names=names, title=chat.title, rules=rules)
+        text = render_welcome(default, names=names, title=chat.title, rules=rules, count=count)
     return text, not policy.rules_in_welcome or "{rules}" not in template
 
 
@@ -97,9 +116,11 @@ def welcome_message(
     bot_username: str,
     *,
     batch: Batch | None = None,
+    count: int | None = None,
 ) -> SendMessage:
-    """The welcome for `names`, with the rules inline or behind a button."""
-    text, button = welcome_text(language, chat, policy, names)
+    """The welcome for `names` (of `count` newcomers), with the rules inline or behind a
+    button."""
+    text, button = welcome_text(language, chat, policy, names, count)
     buttons = rules_button(language, chat, bot_username) if button else ()
     return SendMessage(
         chat_id=chat.id,
@@ -132,12 +153,13 @@ async def withdraw(uow: UnitOfWork, rt: Runtime, user_id: int, chat_ids: Iterabl
         entry = await rt.state.entry(uow, chat_id)
         if batch is None or entry is None or all(e.user_id != user_id for e in batch.entries):
             continue
-        rest = Batch(batch.key, tuple(e for e in batch.entries if e.user_id != user_id))
-        if not rest.entries:
+        rest = batch.without(user_id)
+        if not rest.entries and not rest.more:
             await outbox.cancel(row.id, "everyone it welcomed was blacklisted")
             continue
         language = chat_language(rt, entry.chat, entry.alliance)
-        text, _ = welcome_text(language, entry.chat, entry.policy, [e.name for e in rest.entries])
+        names = [e.name for e in rest.entries]
+        text, _ = welcome_text(language, entry.chat, entry.policy, names, rest.people)
         assert isinstance(waiting, SendMessage)
         await outbox.replace_waiting(
             row.id, replace(waiting, text=text, batch=rest), row.not_before

@@ -84,6 +84,16 @@ class AdminRepository(Repository):
         )
         return set(rows)
 
+    async def listed_in(self, alliance_id: int) -> set[int]:
+        """Everyone listed as an admin of one of the alliance's active groups."""
+        rows = await self.session.scalars(
+            select(ChatAdmin.user_id)
+            .join(Chat, Chat.id == ChatAdmin.chat_id)
+            .where(Chat.alliance_id == alliance_id, Chat.status == "active")
+            .distinct()
+        )
+        return set(rows)
+
     async def listed_since(self, chat_ids: Sequence[int], since: datetime | None) -> set[int]:
         """Which of the chats have a list taken at or after `since` (None: ever)."""
         query = select(ChatAdmin.chat_id).where(ChatAdmin.chat_id.in_(list(chat_ids)))

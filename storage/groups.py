@@ -126,6 +126,16 @@ class ChatRepository(Repository):
         await self.session.flush()
         return chat
 
+    async def answer_request(self, chat_id: int, status: str, alliance_id: int | None) -> bool:
+        """A group waiting for an owner's approval becomes `status`; False when it was no
+        longer waiting (another owner answered first)."""
+        result = await self.session.execute(
+            update(Chat)
+            .where(Chat.id == chat_id, Chat.status == "pending")
+            .values(status=status, alliance_id=alliance_id)
+        )
+        return affected(result) > 0
+
     async def list_active(self, alliance_id: int) -> list[Chat]:
         rows = await self.session.scalars(
             select(Chat)
@@ -270,13 +280,15 @@ class MemberRepository(Repository):
         await self.session.flush()
         return member if departed else None
 
-    async def present_in(self, chat_ids: Sequence[int], user_id: int) -> set[int]:
-        """Which of the chats the user is known to be in."""
+    async def present_in(
+        self, chat_ids: Sequence[int], user_id: int, statuses: Sequence[str] = PRESENT
+    ) -> set[int]:
+        """Which of the chats the user is known to be in (with one of `statuses`)."""
         rows = await self.session.scalars(
             select(Member.chat_id).where(
                 Member.chat_id.in_(list(chat_ids)),
                 Member.user_id == user_id,
-                Member.status.in_(PRESENT),
+                Member.status.in_(list(statuses)),
             )
         )
         return set(rows)

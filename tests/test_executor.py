@@ -186,7 +186,9 @@ async def test_executor_answer_reports_the_failure_of_the_call_it_follows(env):
     failures = (("rights", "I could not ban 7: rights."), ("other", "I could not ban 7."))
     await queue(sessions, say(A, "7 is banned.", failures=failures), after=ban)
     (ok,) = await queue(sessions, BanMember(chat_id=B, user_id=8))
-    await queue(sessions, say(B, "8 is banned.", failures=(("other", "I could not ban 8."),)), after=ok)
+    await queue(
+        sessions, say(B, "8 is banned.", failures=(("other", "I could not ban 8."),)), after=ok
+    )
     await executor.drain(timeout=20)
     texts = {p["chat_id"]: p["text"] for p in request.made("sendMessage")}
     assert texts == {A: "I could not ban 7: rights.", B: "8 is banned."}
