@@ -34,6 +34,7 @@ from services.activity import ActivityBuffer
 from services.authority import Authority
 from services.detector import Detector
 from services.runtime import Alliances, Options, Runtime
+from services.settings import follow_env
 from services.state import StateCache
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository
@@ -96,15 +97,24 @@ async def build(
         await repo.get_default(
             settings.owner_ids, timezone=settings.timezone, language=settings.default_language
         )
+        # what no command set follows .env; what one set overrides it, and the log says so
+        for line in await follow_env(
+            session, timezone=settings.timezone, language=settings.default_language
+        ):
+            log.info("%s", line)
         alliances = await repo.list_all()
         await session.commit()
     detector = Detector()
     await detector.retrain(sessions)
-    polling = updates_request or HTTPXRequest(read_timeout=40, connect_timeout=10)
+    # TELEGRAM_PROXY_URL serves both clients (http:// or socks5://, the latter through
+    # python-telegram-bot's socks extra)
+    proxy = settings.proxy
+    polling = updates_request or HTTPXRequest(read_timeout=40, connect_timeout=10, proxy=proxy)
     bot: ExtBot[None] = ExtBot(
         secret,
         base_url=settings.telegram_api_base_url,
-        request=request or HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15),
+        request=request
+        or HTTPXRequest(connection_pool_size=32, read_timeout=15, write_timeout=15, proxy=proxy),
         get_updates_request=polling,  # the bot opens and closes it; the poller uses it
     )
     reads = BotReads(bot)

@@ -54,10 +54,15 @@ class DataError(ValueError):
     """The input file is unusable; the message says where and why."""
 
 
+def must_exist(path: Path) -> None:
+    """Refuse a missing input file before anything else is touched (the database included)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+
+
 def read_labeled(path: Path) -> list[tuple[str, str]]:
     """(text, label) pairs from JSON Lines or a CSV with a label,text header."""
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
+    must_exist(path)
     raw = path.read_text(encoding="utf-8-sig")
     samples: list[tuple[str, str]] = []
     if path.suffix.lower() == ".csv":
@@ -137,14 +142,19 @@ def evaluate(classifier: SpamClassifier, samples: list[tuple[str, str]]) -> dict
     }
 
 
-async def spam_evaluate(url: str, path: Path) -> int:
+async def spam_evaluate(url: str | None, path: Path) -> int:
+    """Measure the detector on `path`; with no database (`url` None), the seed corpus alone."""
     samples = read_labeled(path)
-    engine = create_engine(url)
-    try:
-        async with create_session_factory(engine)() as session:
-            labeled = await LabeledMessageRepository(session).all()
-    finally:
-        await engine.dispose()
+    labeled: list[tuple[str, bool]] = []
+    if url is None:
+        print("no database yet: the detector as it starts, from its seed corpus only")
+    else:
+        engine = create_engine(url)
+        try:
+            async with create_session_factory(engine)() as session:
+                labeled = await LabeledMessageRepository(session).all()
+        finally:
+            await engine.dispose()
     classifier = (
         SpamClassifier.train(seed_samples() + labeled) if labeled else SpamClassifier.seeded()
     )
@@ -193,8 +203,7 @@ async def blacklist_export(url: str, target: str | None, *, alliance: int | None
 
 
 def read_blacklist(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
+    must_exist(path)
     raw = path.read_text(encoding="utf-8-sig")
     if path.suffix.lower() == ".json":
         try:

@@ -1,13 +1,14 @@
 """Timed work on python-telegram-bot's JobQueue, and what follows a committed unit of work.
 
 `Scheduler` installs the alliances' stored schedules (digests, group reports, upkeep; run by
-`services.schedules`) and the bot's own repeating jobs (owners' blacklist reports, detector
-refresh), and is the `bot.units.AfterCommit` of the running bot: after a unit commits, the
-executor takes its new calls and the effects it asked for are carried out (a report soon, the
-detector retrained, a group's member count taken, an alliance's schedules reinstalled).
+`services.schedules`) and the bot's own repeating jobs (owners' blacklist reports, detector refresh,
+a word in a group for owners who never started the bot), and is the `bot.units.AfterCommit` of the
+running bot: after a unit commits, the executor takes its new calls and the effects it asked for are
+carried out (a report soon, the detector retrained, a group's member count taken, an alliance's
+schedules reinstalled).
 
-A restart that spans a due time runs the missed occurrence at start (within `GRACE`); a failed
-run is tried again after `RETRY`.
+A restart that spans a due time runs the missed occurrence at start (within `GRACE`); a failed run
+is tried again after `RETRY`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from telegram.ext import CallbackContext, JobQueue
 from bot.executor import Executor
 from bot.units import run_unit
 from rules.schedule import missed, parse_recurrence
+from services.notices import tell_unreached_owners
 from services.reports import send_blacklist_reports
 from services.runtime import Runtime
 from services.schedules import (
@@ -31,13 +33,14 @@ from services.schedules import (
     timezone_of,
 )
 from services.uow import InstallSchedules, TakeMemberCount, UnitOfWork, Wake
-from storage.groups import ChatRepository
+from storage.groups import AllianceRepository, ChatRepository
 from storage.models import Alliance, Chat, Schedule, utcnow
 from storage.schedule import ScheduleRepository
 
 log = logging.getLogger(__name__)
 
 RETRY = timedelta(minutes=10)
+UNREACHED_EVERY = 30.0  # seconds between looks for owners Telegram would not let the bot reach
 # A job that fires late (a busy loop, the job queue starting after the catch-up was queued) still
 # runs: APScheduler would drop it after 1 s. run_schedule itself refuses a run already made.
 LATE_OK = {"misfire_grace_time": int(GRACE.total_seconds()), "coalesce": True}
@@ -101,6 +104,9 @@ class Scheduler:
         """The repeating jobs, every stored schedule, and the runs a restart skipped; returns
         how many were caught up."""
         self.queue.run_repeating(self._report, interval=60, first=10, name="blacklist-report")
+        self.queue.run_repeating(
+            self._unreached, interval=UNREACHED_EVERY, first=15, name="unreached-owners"
+        )
         self.queue.run_repeating(self._refresh, interval=300, first=300, name="detector-refresh")
         self.queue.run_once(self._list_admins, 5, name="admin-lists")
         caught_up = 0
@@ -181,6 +187,19 @@ class Scheduler:
 
     async def _report(self, context: Context) -> None:
         await run_unit(self.rt, self, send_blacklist_reports)
+
+    async def _unreached(self, context: Context) -> None:
+        await self.tell_unreached()
+
+    async def tell_unreached(self) -> int:
+        """Tell a group once of each owner Telegram would not let the bot write to (the owner
+        never pressed Start); returns how many groups were told."""
+
+        async def work(uow: UnitOfWork) -> int:
+            alliances = await AllianceRepository(uow.session).list_all()
+            return await tell_unreached_owners(uow, alliances)
+
+        return await run_unit(self.rt, self, work)
 
     async def _list_admins(self, context: Context) -> None:
         """The admin lists of groups never listed (the bot was added before lists were kept):

@@ -10,15 +10,19 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from rules.health import TierRules
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/groupkeeper.db"
 LANGUAGES = ("zh-CN", "en")
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
 
 
 class SettingsError(Exception):
@@ -42,6 +46,8 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1:8443"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    # http://, https://, socks5:// or socks5h:// (user:password@ allowed: a secret, like the token)
+    telegram_proxy_url: SecretStr | None = None
     unauthorised_groups: Literal["leave", "approve"] = "leave"
     send_rate_per_second: float = Field(default=30.0, gt=0)
     send_rate_per_chat_per_minute: int = Field(default=20, gt=0)
@@ -54,12 +60,20 @@ class Settings(BaseSettings):
     @field_validator("owner_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = [p.strip() for p in value.replace(";", ",").split(",")]
-            return [p for p in parts if p]
         if isinstance(value, int):
             return [value]
-        return value
+        if not isinstance(value, str):
+            return value
+        parts = [p.strip() for p in value.replace(";", ",").split(",")]
+        ids = []
+        for part in filter(None, parts):
+            if not part.isdigit() or int(part) == 0:
+                raise ValueError(
+                    f"OWNER_IDS: {part!r} is not a Telegram user id (numbers, comma-separated, "
+                    "e.g. 123456789,987654321; ask @userinfobot for yours)"
+                )
+            ids.append(int(part))
+        return ids
 
     @field_validator("default_language", mode="before")
     @classmethod
@@ -96,7 +110,9 @@ class Settings(BaseSettings):
             raise ValueError("must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://...")
         return value
 
-    @field_validator("webhook_url", "webhook_secret", "bot_token", mode="before")
+    @field_validator(
+        "webhook_url", "webhook_secret", "bot_token", "telegram_proxy_url", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -132,6 +148,26 @@ class Settings(BaseSettings):
                 raise ValueError("does not look like a token from @BotFather (12345:ABC...)")
         return value
 
+    @field_validator("telegram_proxy_url")
+    @classmethod
+    def _proxy_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parts = urlsplit(value.get_secret_value())
+            if parts.scheme not in PROXY_SCHEMES or not parts.hostname:
+                raise ValueError(
+                    "TELEGRAM_PROXY_URL: must be http://HOST:PORT or socks5://HOST:PORT "
+                    "(user:password@ allowed)"
+                )
+        return value
+
+    @field_validator("telegram_api_base_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be the Bot API's URL, e.g. https://api.telegram.org/bot")
+        return value
+
     @model_validator(mode="after")
     def _webhook_needs_secret(self) -> Settings:
         if self.webhook_url and self.webhook_secret is None:
@@ -165,6 +201,28 @@ class Settings(BaseSettings):
     @property
     def webhook_port(self) -> int:
         return int(self.webhook_listen.rpartition(":")[2])
+
+    @property
+    def proxy(self) -> str | None:
+        """The proxy URL for both HTTP clients, or None."""
+        return self.telegram_proxy_url.get_secret_value() if self.telegram_proxy_url else None
+
+    @property
+    def proxy_shown(self) -> str:
+        """The proxy as it may be printed: scheme, host and port, never a password."""
+        if self.proxy is None:
+            return ""
+        parts = urlsplit(self.proxy)
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{parts.hostname}{port}"
+
+    @property
+    def database_shown(self) -> str:
+        """DATABASE_URL as it may be printed: without its password."""
+        try:
+            return make_url(self.database_url).render_as_string(hide_password=True)
+        except ArgumentError:
+            return self.database_url.split("://", 1)[0] + "://..."
 
     @property
     def sqlite_path(self) -> Path | None:

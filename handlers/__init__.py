@@ -33,6 +33,8 @@ from handlers import (
     moderation,
     owner,
     private,
+    settings,
+    shadow,
 )
 from handlers.commands import answer, reply
 from handlers.context import BotApplication, BotContext
@@ -60,9 +62,16 @@ GROUP_COMMANDS = {
     "stats": health.cmd_stats,
     "whois": health.cmd_whois,
     "vip": health.cmd_vip,
+    "approve": settings.cmd_approve,
+    "unapprove": settings.cmd_unapprove,
 }
 # in a group for its admins, in private for the owners
-BOTH_COMMANDS = {"allow": allowlist.cmd_allow, "disallow": allowlist.cmd_disallow}
+BOTH_COMMANDS = {
+    "allow": allowlist.cmd_allow,
+    "disallow": allowlist.cmd_disallow,
+    "settings": settings.cmd_settings,
+    "set": settings.cmd_set,
+}
 OWNER_COMMANDS = {
     "groups": owner.cmd_groups,
     "digest": owner.cmd_digest,
@@ -71,7 +80,8 @@ OWNER_COMMANDS = {
 
 
 async def on_command(update: Update, context: BotContext) -> None:
-    """Route a command: group commands in groups, /start in private, the rest anywhere."""
+    """Route a command: group commands in groups, /start in private (a group is pointed
+    there), the rest anywhere."""
     message, chat = update.effective_message, update.effective_chat
     if message is None or chat is None or not message.text:
         return
@@ -90,6 +100,8 @@ async def on_command(update: Update, context: BotContext) -> None:
     elif name == "start":
         if chat.type == chat.PRIVATE:
             await private.cmd_start(update, context)
+        else:
+            await reply(update, context, tr(lang, "Send me this command in our private chat."))
     elif name == "help":
         await private.cmd_help(update, context)
 
@@ -107,6 +119,10 @@ async def on_stale_button(update: Update, context: BotContext) -> None:
     if query is not None:
         lang = private.language_for(update, context)
         await answer(context, query, tr(lang, "That button is no longer valid."))
+
+
+def _no_pattern_matches(data: object) -> bool:
+    return False
 
 
 def register(app: BotApplication) -> None:
@@ -136,8 +152,14 @@ def register(app: BotApplication) -> None:
     # each command in turn); `on_command` picks the callback.
     names = [*GROUP_COMMANDS, *OWNER_COMMANDS, *BOTH_COMMANDS, "start", "help"]
     app.add_handler(CommandHandler(names, on_command, filters.UpdateType.MESSAGE), 1)
+    # python-telegram-bot hands a press without data to the first handler with a pattern,
+    # whatever the pattern: this one takes those first (and no other press) and answers them.
+    app.add_handler(CallbackQueryHandler(on_stale_button, pattern=_no_pattern_matches), 1)
     app.add_handler(CallbackQueryHandler(membership.on_approval, pattern=r"^grp:(ok|no):-?\d+$"), 1)
     app.add_handler(CallbackQueryHandler(blacklist.on_undo, pattern=r"^bl:undo:\d+:\d+$"), 1)
+    app.add_handler(CallbackQueryHandler(settings.on_toggle, pattern=r"^set:\w+$"), 1)
+    app.add_handler(CallbackQueryHandler(shadow.on_fine, pattern=r"^sh:fine:\d+$"), 1)
+    app.add_handler(CallbackQueryHandler(shadow.on_enforce, pattern=r"^sh:on:-?\d+$"), 1)
     app.add_handler(CallbackQueryHandler(on_stale_button), 1)
     private_commands = filters.ChatType.PRIVATE & filters.COMMAND & filters.UpdateType.MESSAGE
     app.add_handler(MessageHandler(private_commands, on_unknown_private_command), 1)

@@ -212,7 +212,8 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
 @admin_command("unmute")
 async def cmd_unmute(update: Update, context: BotContext) -> None:
     done = N_("{name} may speak again.")
-    await _simple_order(update, context, "unmute", done, protect=False)
+    # those who cannot be muted have nothing to lift, and Telegram refuses to restrict them
+    await _simple_order(update, context, "unmute", done)
 
 
 @admin_command("del")

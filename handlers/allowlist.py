@@ -12,7 +12,7 @@ from handlers.authority import may_moderate
 from handlers.commands import actor_of, language, refuse, reply, usage
 from handlers.context import BotContext
 from rules.limits import echo
-from services.allowlist import Change, change_alliance, change_group
+from services.allowlist import MAX_TERM_LENGTH, Change, change_alliance, change_group
 from services.apply import audit
 from services.i18n import tr
 from storage.models import Alliance
@@ -50,6 +50,9 @@ async def _allow(update: Update, context: BotContext, *, remove: bool) -> None:
             if alliance is not None:
                 change = await change_alliance(uow, alliance, add=add, remove=drop)
     assert change is not None
+    if not change.added and not change.removed:  # nothing was done: nothing to audit
+        await reply(update, context, _answer(lang, change, everywhere=uow.chat is None))
+        return
     audit(
         uow,
         command,
@@ -101,6 +104,16 @@ def _answer(lang: str, change: Change, *, everywhere: bool) -> str:
         shown = ", ".join(echo(w, 20) for w in change.too_short)
         lines.append(
             tr(lang, "Too short to allow safely (at least 4 characters): {words}", words=shown)
+        )
+    if change.too_long:
+        shown = ", ".join(echo(w, 20) for w in change.too_long)
+        lines.append(
+            tr(
+                lang,
+                "Too long to be a contact or link (at most {limit} characters): {words}",
+                limit=MAX_TERM_LENGTH,
+                words=shown,
+            )
         )
     if change.full:
         lines.append(tr(lang, "The list is full ({limit} entries): remove some first.", limit=200))

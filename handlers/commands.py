@@ -16,7 +16,7 @@ from telegram import CallbackQuery, Message, Update
 from handlers.authority import may_moderate, protected_reason
 from handlers.context import BotContext
 from rules.decision import Person
-from rules.limits import echo, parse_user_id
+from rules.limits import PSEUDO_SENDERS, echo, parse_user_id
 from services import notices
 from services.i18n import N_, tr
 from services.texts import chat_language
@@ -49,7 +49,17 @@ USAGE = {
     "setwelcome": N_(
         "Usage: /setwelcome followed by the template. Placeholders: {name} {title} {rules} {count}. /setwelcome alone shows the current one"
     ),
-    "shadow": N_("Usage: /shadow on | off"),
+    "shadow": N_("Usage: /shadow on | off | report"),
+    "set": N_(
+        "Change one: /set <key> <value>, e.g. /set warn_limit 3 · /set welcome off · /set welcome_delete 10m · /set strictness strict · /set allowed_domains +example.com · /set language en (keys in English or Chinese: /set 警告上限 3)"
+    ),
+    "set_owner": N_(
+        "Change one: /set timezone Asia/Shanghai · /set language en · /set unblacklist_by owners (keys in English or Chinese: /set 时区 Asia/Shanghai)"
+    ),
+    "approve": N_(
+        "Usage: /approve as a reply, or /approve <user id | @username>: the member's messages are no longer checked for ads"
+    ),
+    "unapprove": N_("Usage: /unapprove as a reply, or /unapprove <user id | @username>"),
     "allow": N_(
         "Usage: /allow <handle, link or id> … — the club's own contacts and links, never treated as ads; /allow alone lists them"
     ),
@@ -186,7 +196,7 @@ async def resolve_target(
     if message is not None and message.reply_to_message is not None:
         replied = message.reply_to_message
         user = replied.from_user
-        if user is not None and replied.sender_chat is None:
+        if user is not None and replied.sender_chat is None and user.id not in PSEUDO_SENDERS:
             return TargetUser(Person(user.id, user.full_name, user.username), replied), None
         return None, tr(lang, "That message was sent as a channel or group, not by a member.")
     if not args:
@@ -205,6 +215,12 @@ async def resolve_target(
     user_id = parse_user_id(word)
     if user_id is None:
         return None, tr(lang, "“{word}” is not a user id or @username.", word=echo(word))
+    if user_id in PSEUDO_SENDERS:  # nothing can be done to them: Telegram would refuse
+        return None, tr(
+            lang,
+            "{id} is Telegram's stand-in for anonymous admins and channels, not a member.",
+            id=user_id,
+        )
     return TargetUser((await users.people([user_id]))[user_id], None), None
 
 
@@ -218,6 +234,9 @@ async def target_or_usage(
     target, problem = await resolve_target(update, context)
     if target is None:
         await usage(update, context, command, problem)
+        return None
+    if target.user_id == context.runtime.options.bot_id:  # even lifting: Telegram would refuse
+        await reply(update, context, protected_text(language(context), "bot"))
         return None
     if protect:
         why = await protected_reason(context, target.user_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
+from handlers import shadow
 from handlers.commands import (
     actor_of,
     admin_command,
@@ -19,10 +20,10 @@ from rules.welcome import MAX_TEMPLATE, TemplateError, check_template
 from services import notices
 from services.apply import audit
 from services.i18n import normalise_language, tr
+from services.shadow import set_shadow
 from services.texts import rules_text
 from services.welcome import welcome_message
 from storage.groups import ChatRepository
-from storage.outbox import OutboxRepository
 from storage.policy import GroupPolicy
 
 MAX_RULES = 3500
@@ -118,25 +119,16 @@ async def cmd_shadow(update: Update, context: BotContext) -> None:
     chat = context.uow.chat
     assert chat is not None
     args = [a.lower() for a in (context.args or [])]
+    if args == ["report"]:
+        await shadow.cmd_report(update, context)
+        return
     if args not in (["on"], ["off"]):
         await usage(update, context, "shadow")
         return
     lang = language(context)
-    policy = GroupPolicy.load(chat.policy)
-    policy.shadow_mode = args == ["on"]
-    (await context.uow.chat_for_update()).policy = policy.model_dump()
-    withdrawn = 0
-    if policy.shadow_mode:  # what was queued here and not yet done is not done either
-        withdrawn = await OutboxRepository(context.uow.session).cancel_chat(chat.id, "shadow mode")
-    audit(
-        context.uow,
-        "shadow_" + args[0],
-        chat_id=chat.id,
-        actor=actor_of(update),
-        target=None,
-        withdrawn=withdrawn or None,
-    )
-    if policy.shadow_mode:
+    on = args == ["on"]
+    await set_shadow(context.uow, await context.uow.chat_for_update(), on, actor_of(update))
+    if on:
         text = tr(
             lang, "Shadow mode is on: I decide and log, but delete, warn and ban nothing here."
         )

@@ -3,11 +3,14 @@
 An owner adding the bot makes the group part of the owner's alliance (the first of them, when
 they own several). Anyone else gets a short "not authorised" message and the bot leaves, or,
 with UNAUTHORISED_GROUPS=approve, the owners are asked in private and the group waits. A group
-upgraded to a supergroup keeps all its data.
+upgraded to a supergroup keeps all its data, whichever of Telegram's two service messages of the
+upgrade (migrate_to_chat_id in the group, migrate_from_chat_id in the supergroup) comes first;
+the second finds nothing left to move.
 """
 
 from __future__ import annotations
 
+from sqlalchemy.exc import IntegrityError
 from telegram import ChatMemberUpdated, Update
 from telegram.ext import ApplicationHandlerStop
 
@@ -182,9 +185,20 @@ async def on_migrate(update: Update, context: BotContext) -> None:
         old_id, new_id = message.migrate_from_chat_id, message.chat.id
     else:
         return
+    # Counts still buffered under the group's id are written first, so that they move with
+    # the rest (written later, they would stay with the old id, lost to the supergroup).
+    await context.runtime.activity.flush()
     session = context.uow.session
-    await ChatRepository(session).migrate(old_id, new_id, CHAT_KEYED)
+    chats = ChatRepository(session)
+    # A write first: on SQLite it waits for the other service message's unit (the two come
+    # from two chats, so they are handled side by side), which then has made the move.
     await OutboxRepository(session).retarget(old_id, new_id)
+    try:
+        async with session.begin_nested():
+            await chats.migrate(old_id, new_id, CHAT_KEYED)
+    except IntegrityError:
+        # PostgreSQL: the other unit made the supergroup's row meanwhile; it moved the data
+        await chats.migrate(old_id, new_id, CHAT_KEYED)
     raise ApplicationHandlerStop
 
 

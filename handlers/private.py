@@ -47,6 +47,9 @@ ADMIN_COMMANDS = [
     ("setrules", N_("set the group rules")),
     ("setwelcome", N_("set or preview the welcome")),
     ("shadow", N_("shadow mode on or off: decide but do not act")),
+    ("settings", N_("the group's settings; /set changes one")),
+    ("approve", N_("exempt a member from the ad checks")),
+    ("unapprove", N_("check a member's messages again")),
     ("stats", N_("this group's health: active members, exits, tier")),
     ("whois", N_("a member's roles, stage and history (reply)")),
     ("vip", N_("mark a member as VIP, or list the VIPs")),
@@ -59,6 +62,7 @@ PRIVATE_COMMANDS = [
     ("digest", N_("owners: the digest now (daily or weekly)")),
     ("schedule", N_("owners: digest and report times")),
     ("allow", N_("owners: contacts and links never treated as ads")),
+    ("settings", N_("owners: time zone, language; /set changes one")),
 ]
 
 
@@ -96,6 +100,9 @@ async def cmd_start(update: Update, context: BotContext) -> None:
             "Hello! I look after community groups. Group rules and notices will reach you here.",
         )
     await notices.reply(context.uow, chat.id, text)
+    # what Telegram would not let the bot send before (reports with their undo buttons,
+    # alerts, digests) follows the greeting
+    await notices.deliver_kept(context.uow, user.id)
 
 
 async def cmd_help(update: Update, context: BotContext) -> None:

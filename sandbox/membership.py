@@ -170,8 +170,14 @@ class Membership:
         member_update(self.world, group, actor, old_api, new.to_api(), mine=mine)
 
     # ---- the group itself ----------------------------------------------------------------
-    def migrate_to_supergroup(self, chat: ChatRef, *, by: UserRef | None = None) -> Chat:
-        """A basic group becomes a supergroup with a new id; members and key carry over."""
+    def migrate_to_supergroup(
+        self, chat: ChatRef, *, by: UserRef | None = None, supergroup_first: bool = False
+    ) -> Chat:
+        """A basic group becomes a supergroup with a new id; members and key carry over.
+
+        Telegram sends two service messages, migrate_to_chat_id in the old group and
+        migrate_from_chat_id in the new supergroup, and either may reach the bot first:
+        `supergroup_first` sends the supergroup's first."""
         world = self.world
         old = world.chat(chat)
         actor = world.user(by) if by is not None else owner_of(old)
@@ -187,7 +193,9 @@ class Membership:
         world.chats[old.key] = new
         world.chat_by_id[new.id] = new
         old.migrated_to = new.id
-        post(world, new_message(world, old, actor, migrate_to_chat_id=new.id))
-        post(world, new_message(world, new, ANONYMOUS_ADMIN, migrate_from_chat_id=old.id))
+        to = new_message(world, old, actor, migrate_to_chat_id=new.id)
+        from_ = new_message(world, new, ANONYMOUS_ADMIN, migrate_from_chat_id=old.id)
+        for message in (from_, to) if supergroup_first else (to, from_):
+            post(world, message)
         world.note(new, f"the group became a supergroup (id {old.id} -> {new.id})")
         return new

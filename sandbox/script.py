@@ -18,7 +18,7 @@ A `#` followed by a space starts a comment (outside quotes); `#5` names message 
     dave asks to join g1 via link vip            # a join request
     carl leaves g1
     olga promotes alice in g1                    # and: olga demotes alice in g1
-    g2 becomes a supergroup
+    g2 becomes a supergroup                      # `... (supergroup first)`: its update first
     alice@g1: hello @bob https://t.me/x          # entities are marked as a client would
     bob@g1 reply to #5: 谢谢                     # reply to message 5 of g1 (numbers are shown)
     bob@g1 reply to alice: ok                    # reply to alice's last message
@@ -61,15 +61,18 @@ Dates in updates and results come from the sandbox's clock (`World.now()`): `tim
 when it is an admin of the group and asks for them in allowed_updates, as on Telegram.
 
 `group ... with bot` declares a group the owner adds the bot to as the story starts. The console
-reads the same lines, plus `help` and `quit`. With no declarations (in the console or a file) the
-world has owner olga, users alice, bob and carl, members of groups g1 Guangzhou and g2 Beijing,
-owned by olga, with the bot added.
+reads the same lines, plus `help` (in the operator's words; `help all`: this reference) and
+`quit` (or Ctrl-C, or Ctrl-D). What the bot does later on its own (a welcome after the joins
+stop, a report, a digest) shows in the console as it happens, without waiting for a line.
+With no declarations (in the console or a file) the world has owner olga, users alice, bob and
+carl, members of groups g1 Guangzhou and g2 Beijing, owned by olga, with the bot added.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import TextIO
 
@@ -80,6 +83,40 @@ from sandbox.world import World
 
 StartBot = Callable[[World, str], contextlib.AbstractAsyncContextManager[object]]
 HELP = __doc__.split("\n\n", 1)[1] if __doc__ else ""
+PROMPT = "> "
+WATCH_EVERY = 0.25  # seconds between looks for what the bot did on its own, in the console
+CONSOLE_HELP = """\
+You play everyone here: members, admins and the owner. The bot answers as it would on Telegram,
+and everything anyone does is shown as it happens.
+
+Members talk in groups:
+  alice@g1: hello                         alice writes "hello" in group g1
+  bob@g1 reply to alice: thanks           bob replies to alice's last message
+  eve@g1 photo: 加微信 abc123              a photo with a caption
+  eve@g1 forwarded from "Crypto News": 空投  a post forwarded from a channel
+  adam@g1 reply to eve: /spam             an admin's command, in reply (also /warn, /ban,
+                                          /blacklist, /mute 2h, /stats, /whois, /rules ...)
+People come and go:
+  carl joins g1                           also: carl joins g1 invited by alice
+  carl leaves g1
+  olga promotes alice in g1               alice becomes an admin (olga demotes alice in g1)
+  olga adds bot to g1                     the owner brings the bot into a group
+  g1 becomes a supergroup
+The owner, in private with the bot:
+  olga@bot: /start                        also /groups, /digest, /schedule, /help
+  olga presses "Undo"                     a button under the bot's last message to olga
+Time:
+  wait 5                                  let 5 seconds pass: the bot's timers run
+  time passes 2 days                      later dates for what follows (for health reports)
+Checks (say ok or FAIL):
+  expect bot said in g1 "welcome"
+  expect eve is banned in g1              also: member, admin, restricted, left
+  expect olga got "blacklisted"
+
+Without declarations you have owner olga, members alice, bob and carl, and the groups g1
+(Guangzhou) and g2 (Beijing) with the bot in them; `owner`, `users` and `group` lines before the
+first action set up your own. `help all` shows every line the language knows.
+`quit`, Ctrl-C or Ctrl-D leaves."""
 
 
 class Runner:
@@ -103,6 +140,8 @@ class Runner:
         self.started = False
         self.declared = False
         self.seen = 0
+        self.console = False  # help in the operator's words, and `watch` prints as it happens
+        self.busy = False  # a line is being run: its own flush prints what it caused
 
     @property
     def world(self) -> World:
@@ -120,7 +159,7 @@ class Runner:
         if step.kind == "quit":
             return False
         if step.kind == "help":
-            print(HELP, file=self.out)
+            print(HELP if "topic" in step.args or not self.console else CONSOLE_HELP, file=self.out)
             return True
         try:
             if step.is_declaration:
@@ -215,6 +254,16 @@ class Runner:
             print(event.line(), file=self.out)
         self.seen = len(self.world.events)
 
+    async def watch(self) -> None:
+        """Print what the bot does on its own between lines (a welcome after a wave of joins,
+        a report): the console shows it without waiting for the next line."""
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            if self.started and not self.busy and len(self.world.events) > self.seen:
+                print("\r", end="", file=self.out)
+                self.flush()
+                print(PROMPT, end="", file=self.out, flush=True)
+
     def fail(self, number: int, text: str) -> None:
         self.state.failures += 1
         print(f"FAIL line {number}: {text}", file=self.out)
@@ -267,17 +316,57 @@ async def run_interactive(
     expect_timeout: float = 3.0,
     settle_timeout: float = 10.0,
 ) -> int:
-    """The console: read lines from `stdin` until `quit` or end of input; returns failures."""
-    print("groupkeeper sandbox: type `help` for the language, `quit` to leave.", file=out)
-    loop = asyncio.get_running_loop()
+    """The console: read lines from `stdin` until `quit` or end of input; returns failures.
+
+    Lines are read by a thread of their own that nothing waits for, so Ctrl-C (which cancels
+    this coroutine) leaves at once, the bot stopped, instead of waiting for one more line.
+    """
+    print("groupkeeper sandbox: type `help` for what you can do, `quit` to leave.", file=out)
+    lines = _read_lines(stdin)
     async with _runner(start_bot, out, "console", expect_timeout, settle_timeout) as runner:
-        number = 0
-        while True:
-            print("> ", end="", file=out, flush=True)
-            line = await loop.run_in_executor(None, stdin.readline)
-            if not line:
-                break
-            number += 1
-            if not await runner.feed(number, line.rstrip("\n")):
-                break
+        runner.console = True
+        watcher = asyncio.create_task(runner.watch(), name="console-watch")
+        try:
+            number = 0
+            while True:
+                print(PROMPT, end="", file=out, flush=True)
+                line = await lines.get()
+                if line is None:
+                    print(file=out)
+                    break
+                number += 1
+                runner.busy = True
+                try:
+                    if not await runner.feed(number, line.rstrip("\n")):
+                        break
+                finally:
+                    runner.busy = False
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
         return runner.state.failures
+
+
+def _read_lines(stdin: TextIO) -> asyncio.Queue[str | None]:
+    """Lines of `stdin` as they are typed, None at the end, from a daemon thread: a thread
+    blocked in readline never holds up leaving (the event loop's own executor would)."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def put(line: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is listening
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+
+    def read() -> None:
+        while True:
+            try:
+                line = stdin.readline()
+            except (OSError, ValueError):  # stdin closed under us
+                line = ""
+            put(line or None)
+            if not line:
+                return
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return queue

@@ -206,7 +206,9 @@ ACTIONS: dict[str, Callable[[ScenarioState, Args], object]] = {
     "demote": lambda s, a: s.membership.demote(
         s.user(a["user"]), s.chat(a["chat"]), by=s.user(a["by"])
     ),
-    "migrate": lambda s, a: s.membership.migrate_to_supergroup(s.chat(a["chat"])),
+    "migrate": lambda s, a: s.membership.migrate_to_supergroup(
+        s.chat(a["chat"]), supergroup_first="supergroup_first" in a
+    ),
     "private": lambda s, a: s.talk.private(s.user(a["user"]), a["body"]),
     "say": _say,
     "press": _press,

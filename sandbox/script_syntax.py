@@ -66,7 +66,7 @@ def _quoted(match: re.Match[str], first: int) -> str:
 
 
 _ACTIONS: list[tuple[str, str]] = [
-    ("help", r"help|\?"),
+    ("help", r"(?:help|\?)(?:\s+(?P<topic>all|everything|more))?"),
     ("quit", r"quit|exit|bye"),
     ("wait", r"wait\s+(?P<seconds>\d+(?:\.\d+)?)\s*(?:s|sec|seconds?)?"),
     ("time_passes", rf"time\s+passes\s+(?P<amount>\d+(?:\.\d+)?)\s*{UNIT}"),
@@ -94,7 +94,11 @@ _ACTIONS: list[tuple[str, str]] = [
     ("leave", rf"(?P<user>{NAME})\s+leaves\s+(?P<chat>{NAME})"),
     ("promote", rf"(?P<by>{NAME})\s+promotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
     ("demote", rf"(?P<by>{NAME})\s+demotes\s+(?P<user>{NAME})\s+in\s+(?P<chat>{NAME})"),
-    ("migrate", rf"(?P<chat>{NAME})\s+becomes\s+(?:a\s+)?supergroup"),
+    (
+        "migrate",
+        rf"(?P<chat>{NAME})\s+becomes\s+(?:a\s+)?supergroup"
+        r"(?P<supergroup_first>\s+\(?supergroup\s+(?:update\s+)?first\)?)?",
+    ),
     (
         "react",
         rf"(?P<user>{NAME})\s+reacts?\s+(?P<emoji>\S+)\s+(?:to|on)\s+(?:#(?P<message>\d+)\s+"

@@ -81,6 +81,9 @@ class ActivityBuffer:
         # user id -> (username, first name, last name) last noted, to skip unchanged upserts
         self._seen: dict[int, tuple[str | None, str, str | None]] = {}
         self._wake = asyncio.Event()
+        # one write at a time, so that `flush` returns only once everything noted before it is
+        # written, also what a write already under way took (a group's upgrade relies on it)
+        self._flushing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
@@ -205,6 +208,10 @@ class ActivityBuffer:
                 log.exception("activity batch failed; retrying")
 
     async def flush(self) -> None:
+        async with self._flushing:
+            await self._write_pending()
+
+    async def _write_pending(self) -> None:
         if not self._pending.size():
             return
         batch, self._pending = self._pending, _Pending()

@@ -13,6 +13,7 @@ from storage.models import Alliance, Chat
 from storage.policy import AlliancePolicy, GroupPolicy
 
 MAX_TERMS = 200
+MAX_TERM_LENGTH = 100  # characters: longer than any handle, invite link or messenger id
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,7 @@ class Change:
     added: list[str]
     removed: list[str]
     too_short: list[str]  # words too short to allow safely
+    too_long: list[str]  # words longer than any contact or link
     full: bool  # the list holds MAX_TERMS already
     listed: list[str]  # the list as it is now
 
@@ -28,11 +30,13 @@ def _changed(
     current: list[str], add: Sequence[str], remove: Sequence[str]
 ) -> tuple[list[str], Change]:
     listed = list(current)
-    added, removed, short = [], [], []
+    added, removed, short, long = [], [], [], []
     for word in add:
         term = allowed_term(word)
         if term is None:
             short.append(word)
+        elif len(term) > MAX_TERM_LENGTH:
+            long.append(word)
         elif term not in listed and len(listed) < MAX_TERMS:
             listed.append(term)
             added.append(term)
@@ -41,8 +45,8 @@ def _changed(
         if term in listed:
             listed.remove(term)
             removed.append(term)
-    full = len(listed) >= MAX_TERMS and len(added) < len(add) - len(short)
-    return listed, Change(added, removed, short, full, listed)
+    full = len(listed) >= MAX_TERMS and len(added) < len(add) - len(short) - len(long)
+    return listed, Change(added, removed, short, long, full, listed)
 
 
 async def change_group(

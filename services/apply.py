@@ -88,10 +88,23 @@ async def apply(uow: UnitOfWork, rt: Runtime, decision: Decision) -> Applied:
         actor=decision.actor,
         target=decision.target,
         reasons=decision.explain(),
+        **(_evidence(decision) if applied.shadow else {}),
         **dict(decision.details),
         **({"would": [describe(s) for s in applied.would]} if applied.would else {}),
     )
     return applied
+
+
+def _evidence(decision: Decision) -> dict[str, Any]:
+    """The offending text and score of a decision not carried out, for the shadow report (and
+    for labeling it when admins say it was fine): nothing else keeps them."""
+    for step in decision.steps:
+        if isinstance(step, AddWarning | AddToBlacklist):
+            kept = {k: step.evidence.get(k) for k in ("text", "score")}
+            return {
+                k: v for k, v in kept.items() if v not in (None, "") and k not in decision.details
+            }
+    return {}
 
 
 def audit(

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rules.actions import SendDocument, SendMessage, SendPhoto
+from rules.actions import Keyboard, SendDocument, SendMessage, SendPhoto
 from rules.health import (
     DEFAULT_RULES,
     Advice,
@@ -33,17 +33,18 @@ from rules.health import (
     size_advice,
     tier_counts,
 )
-from rules.limits import CAPTION_LIMIT, fit
+from rules.limits import CAPTION_LIMIT, TEXT_LIMIT, fit
 from rules.paging import split_message
 from rules.roles import Role
 from services.alerts import percent, tier_name
 from services.charts import GroupPoint, TrendPoint
 from services.digest_media import groups_csv, render_chart
 from services.i18n import tr
+from services.shadow import digest_part
 from services.uow import UnitOfWork
 from storage.health import Bounds, ChatRow, HealthRepository
 from storage.inbox import InboxRepository
-from storage.models import Alliance
+from storage.models import Alliance, utcnow
 from storage.people import PeopleRepository, Person
 
 PERIOD_DAYS = {"day": 1, "week": 7, "month": 30}
@@ -58,6 +59,8 @@ class Digest:
     chart: bytes | None = None
     csv: bytes | None = None
     changes: list[Change] = field(default_factory=list)
+    # while groups are in shadow mode: a message each with its would-be actions and buttons
+    shadow: list[tuple[str, Keyboard]] = field(default_factory=list)
 
 
 async def period_changes(
@@ -137,16 +140,12 @@ async def build_digest(
                 count=set_aside,
             )
         )
-    inviters = await people.top_inviters(alliance.id, tz, window)
-    if inviters:
-        lines += ["", "<b>" + tr(lang, "Top inviters") + "</b>"]
-        for person in inviters:
-            line = tr(
-                lang, "• {name}: {count} invited", name=html.escape(person.name), count=person.count
-            )
-            if person.extra:
-                line += " " + tr(lang, "({count} blacklisted)", count=person.extra)
-            lines.append(line)
+    shadow = (
+        await digest_part(session, alliance.id, lang, tz, now=utcnow()) if period == "day" else None
+    )
+    if shadow is not None:
+        lines += ["", *shadow.lines]
+    lines += _inviter_lines(lang, await people.top_inviters(alliance.id, tz, window))
     lines += [
         "",
         "<i>"
@@ -157,6 +156,8 @@ async def build_digest(
         + "</i>",
     ]
     digest = Digest(title, split_message("\n".join(lines)), changes=changes)
+    if shadow is not None:
+        digest.shadow = shadow.messages
     if chart:
         trend_window = Window.ending(window.end, max(window.days, 14))
         trend = await repo.trend(alliance.id, trend_window)
@@ -173,6 +174,20 @@ async def build_digest(
     if keep:  # the scheduled digests write the tier history; asking now does not
         await repo.keep_periods(period, window.start, [c.now for c in changes])
     return digest
+
+
+def _inviter_lines(lang: str, inviters: Sequence[Person]) -> list[str]:
+    if not inviters:
+        return []
+    lines = ["", "<b>" + tr(lang, "Top inviters") + "</b>"]
+    for person in inviters:
+        line = tr(
+            lang, "• {name}: {count} invited", name=html.escape(person.name), count=person.count
+        )
+        if person.extra:
+            line += " " + tr(lang, "({count} blacklisted)", count=person.extra)
+        lines.append(line)
+    return lines
 
 
 def _overview(lang: str, changes: list[Change]) -> list[str]:
@@ -345,3 +360,7 @@ async def queue_digest(uow: UnitOfWork, chat_ids: Sequence[int], digest: Digest)
         if digest.csv is not None:
             table = SendDocument(chat_id=chat_id, document=digest.csv, filename="groups.csv")
             await uow.send(table)
+        for text, buttons in digest.shadow:
+            await uow.send(
+                SendMessage(chat_id=chat_id, text=fit(text, TEXT_LIMIT), buttons=buttons)
+            )

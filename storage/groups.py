@@ -14,7 +14,6 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult, Result
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rules.decision import Person
@@ -38,6 +37,7 @@ from storage.models import (
     Warning,
     utcnow,
 )
+from storage.upgrade import move_rows
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +144,15 @@ class ChatRepository(Repository):
         )
         return list(rows)
 
+    async def list_with_language(self) -> list[tuple[int, str, str]]:
+        """(id, title, language) of the active groups given a language of their own."""
+        rows = await self.session.execute(
+            select(Chat.id, Chat.title, Chat.language)
+            .where(Chat.status == "active", Chat.language.is_not(None))
+            .order_by(Chat.id)
+        )
+        return [(int(i), str(t), str(lang)) for i, t, lang in rows]
+
     async def migrate(
         self, old_id: int, new_id: int, moves: Sequence[tuple[type[Base], str]]
     ) -> Chat:
@@ -165,18 +174,10 @@ class ChatRepository(Repository):
             self.session.add(new)
             await self.session.flush()
         for model, name in moves:
-            column = table_of(model).c[name]
-            try:
-                async with self.session.begin_nested():
-                    await self.session.execute(
-                        update(model).where(column == old_id).values({name: new_id})
-                    )
-            except IntegrityError:  # the supergroup already has such rows (it spoke first)
-                log.warning(
-                    "chat %s -> %s: %s rows kept under the old id",
-                    old_id,
-                    new_id,
-                    model.__tablename__,
+            merged = await move_rows(self.session, model, name, old_id, new_id)
+            if merged:
+                log.info(
+                    "chat %s -> %s: %s %s rows merged", old_id, new_id, merged, model.__tablename__
                 )
         old.status = "migrated"
         old.migrated_to = new_id
