@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m bench.fanout --json bench/results/fanout.json
 	$(PY) -m bench.detect --json bench/results/detect.json
 	$(PY) -m bench.digest --json bench/results/digest.json
+	$(PY) -m bench.raid --db both --json bench/results/raid.json
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ scaled by the policy's classifier weight c. They are combined as independent evi
 so the score is in [0, 1], never falls when evidence is added, and one strong reason or several
 weak ones can each carry a message over the threshold.
 
+Two signals read the others' findings (`rules.signals.FOLLOW_UPS`): the same text in several
+groups counts only with ad evidence or from an account with no history, never for small talk;
+a warned sender who again points outside the group (link, contact, channel) is a repeat.
+
 Thresholds. Admins and approved members are exempt. A newcomer (first messages, recently joined)
 or a member with warnings is judged against the policy's newcomer threshold; a veteran (long clean
 membership, many messages, no warnings) against the veteran threshold; everyone else against the
@@ -34,7 +38,7 @@ from rules.facts import (
     Signal,
     Verdict,
 )
-from rules.signals import CHECKS, Evidence, fingerprint
+from rules.signals import CHECKS, FOLLOW_UPS, Evidence, fingerprint
 from rules.text import Normalised, normalise
 
 __all__ = [
@@ -91,16 +95,28 @@ def allowed_term(word: str) -> str | None:
 
 def without_allowed(facts: MessageFacts, terms: frozenset[str]) -> MessageFacts:
     """The message with the club's own contacts and links taken out (they are no ad); the same
-    object when none occurs."""
+    object when none occurs.
+
+    A term is taken out only as a whole ("gzcar2024" leaves "gzcar20245" alone, "t.me/club"
+    leaves "t.me/club_deals"); a number also when written in groups ("138 0013 8000")."""
     if not terms:
         return facts
     lowered = (facts.text + "\n" + facts.caption).lower()
-    present = [t for t in terms if t in lowered or any(t in u.lower() for u in facts.entity_urls)]
+    digits = _NUMBER_GAPS.sub("", lowered)
+    present = [
+        t
+        for t in terms
+        if t in lowered
+        or (t.lstrip("+").isdigit() and t in digits)
+        or any(t in u.lower() for u in facts.entity_urls)
+    ]
     if not present:
         return facts
     pattern = re.compile(
-        "|".join(re.escape(t) for t in sorted(present, key=len, reverse=True)), re.IGNORECASE
+        "|".join(_whole(t) for t in sorted(present, key=len, reverse=True)), re.IGNORECASE
     )
+    if not pattern.search(lowered) and not any(pattern.search(u) for u in facts.entity_urls):
+        return facts
     return replace(
         facts,
         text=pattern.sub(" ", facts.text),
@@ -108,6 +124,21 @@ def without_allowed(facts: MessageFacts, terms: frozenset[str]) -> MessageFacts:
         entity_urls=tuple(u for u in facts.entity_urls if not pattern.search(u)),
         mentions=tuple(m for m in facts.mentions if not pattern.search(m)),
     )
+
+
+_NUMBER_GAPS = re.compile(r"(?<=\d)[\s.-](?=\d)")
+
+
+def _whole(term: str) -> str:
+    """A term as a whole word: no letter or digit right before or after it; a number's digits
+    may be grouped with spaces, dots or dashes."""
+    if term.lstrip("+").isdigit():
+        body = r"[\s.-]?".join(re.escape(ch) for ch in term)
+    else:
+        body = re.escape(term)
+    before = r"(?<![a-z0-9_])" if term[0].isalnum() else ""
+    after = r"(?![a-z0-9_])" if term[-1].isalnum() else ""
+    return before + body + after
 
 
 @lru_cache(maxsize=8192)
@@ -148,11 +179,14 @@ def decide(
     classifier: SpamClassifier | None,
     same_text_groups: int = 0,
     *,
+    same_text_senders: int = 1,
     body: Normalised | None = None,
 ) -> Verdict:
     """Decide whether a message is an ad; see the module docstring for the formula.
 
-    `body` is `normalised_body(facts)` when the caller already has it.
+    `same_text_groups` and `same_text_senders`: how many of the owner's groups, and how many
+    accounts there, posted the same text lately (this message included). `body` is
+    `normalised_body(facts)` when the caller already has it.
     """
     if sender.is_admin:
         return Verdict("allow", 0.0, None, (Signal("exempt", 0.0, "admin"),))
@@ -172,15 +206,12 @@ def decide(
         name=name,
         newcomer=tier == "newcomer",
         same_text_groups=same_text_groups,
+        same_text_senders=same_text_senders,
+        history=sender.messages_seen + sender.messages_elsewhere,
+        warned=sender.warnings > 0,
     )
     enabled = policy.enabled_signals
-    reasons: list[Signal] = []
-    for signal_name, check in CHECKS:
-        if signal_name in enabled:
-            found = check(evidence, policy)
-            if found is not None:
-                reasons.append(found)
-
+    reasons = _signals(evidence, policy)
     probability: float | None = None
     if classifier is not None and "classifier" in enabled and body.text:
         probability = classifier.probability(body.text, normalised=True)
@@ -200,6 +231,25 @@ def decide(
     elif score >= flag:
         action = "flag"
     return Verdict(action, round(score, 4), probability, tuple(reasons))
+
+
+def _signals(evidence: Evidence, policy: DetectPolicy) -> list[Signal]:
+    """Every enabled check's finding; then the follow-ups, which read those findings (the same
+    text elsewhere, a warned sender: what they mean depends on what the message holds)."""
+    enabled = policy.enabled_signals
+    reasons: list[Signal] = []
+    for signal_name, check in CHECKS:
+        if signal_name in enabled:
+            found = check(evidence, policy)
+            if found is not None:
+                reasons.append(found)
+    alone = tuple(reasons)
+    for signal_name, follow_up in FOLLOW_UPS:
+        if signal_name in enabled:
+            found = follow_up(evidence, policy, alone)
+            if found is not None:
+                reasons.append(found)
+    return reasons
 
 
 _EMPTY = Normalised(raw="", folded="", folded_index=(), text="", text_index=())

@@ -35,6 +35,7 @@ ALL_SIGNALS: frozenset[str] = frozenset(
         "buttons",
         "newcomer-media",
         "spam-wave",
+        "repeat",
         "classifier",
     }
 )
@@ -80,6 +81,9 @@ class SenderFacts:
     joined_seconds_ago: float | None = None
     """None when the join time is unknown (the member predates the bot)."""
     warnings: int = 0
+    messages_elsewhere: int = 0
+    """Messages the sender had posted in the alliance's other groups (read when it matters:
+    a text seen in several groups)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,8 @@ __all__ = [
     "find_links",
     "find_mentions",
     "find_profile_bait",
+    "is_question",
+    "is_small_talk",
     "noisy_or",
 ]
 
@@ -344,6 +346,34 @@ def _scripts(text: str) -> set[str]:
     if _HAS_CYRILLIC.search(text):
         found.add("ru")
     return found
+
+
+# A question: what a member asks ("有没有人出二手轮胎？", "does anyone sell ...?"). Asked with
+# "私聊我", it is a buyer's request, not an offer.
+_QUESTION = re.compile(
+    r"[?？]|^(?:请问|求问|求助|求购|求推荐|有没有|有谁|谁有|谁知道|哪里|哪儿|哪家|想问)"
+    r"|有没有人|有人(?:知道|有|出|卖|要|用过|去)|吗[!,.~]*$|(?:does|do|is|can|anyone|who)\b.*\?"
+)
+
+
+def is_question(norm: Normalised) -> bool:
+    """Whether the message asks something rather than offers something."""
+    return _QUESTION.search(norm.folded) is not None
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+_SMALL_TALK = re.compile(
+    "|".join(
+        re.escape(t) for t in sorted({*vocab.SMALL_TALK, *vocab.SMALL_TALK_FILLER}, key=len)[::-1]
+    )
+)
+
+
+def is_small_talk(norm: Normalised) -> bool:
+    """Whether the message is only greetings, wishes, thanks or acknowledgements ("祝大家新年快乐，
+    万事如意！", "收到", "谢谢群主"): nothing in it but what every group says on the same day."""
+    words = _NOT_WORD.sub("", norm.text)
+    return bool(words) and not _SMALL_TALK.sub("", words)
 
 
 def find_dm_requests(norm: Normalised) -> list[Hit]:

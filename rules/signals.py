@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from rules.facts import DetectPolicy, MessageFacts, Signal
 from rules.patterns import (
@@ -22,14 +22,21 @@ from rules.patterns import (
     find_links,
     find_mentions,
     find_profile_bait,
+    is_question,
+    is_small_talk,
     noisy_or,
 )
 from rules.text import Normalised
 
 __all__ = [
+    "AD_EVIDENCE",
     "CHECKS",
+    "FOLLOW_UPS",
+    "OUTSIDE",
     "Check",
     "Evidence",
+    "FollowUp",
+    "ad_evidence",
     "check_ad_words",
     "check_buttons",
     "check_channel_forward",
@@ -40,6 +47,7 @@ __all__ = [
     "check_mention",
     "check_newcomer_media",
     "check_profile_bait",
+    "check_repeat",
     "check_spam_wave",
     "fingerprint",
 ]
@@ -57,6 +65,12 @@ class Evidence:
     newcomer: bool
     same_text_groups: int
     """How many distinct groups of the owner recently saw the same fingerprint (this one too)."""
+    same_text_senders: int = 1
+    """How many distinct accounts posted that fingerprint there (this sender too)."""
+    history: int = 0
+    """Messages the sender posted in the owner's groups before this one."""
+    warned: bool = False
+    """The sender has an active warning."""
 
 
 def _signal(name: str, hits: list[Hit], weight: float, limit: int = 3) -> Signal | None:
@@ -100,7 +114,15 @@ def check_dm_request(ev: Evidence, policy: DetectPolicy) -> Signal | None:
     hits = find_dm_requests(ev.body)
     if not hits:
         return None
-    return _signal("dm-request", hits, max((w for w, _ in hits), default=0.0))
+    weight = max((w for w, _ in hits), default=0.0)
+    if is_question(ev.body):
+        # "有没有人出二手轮胎？私聊我": a member asking for offers, not making one
+        asked = _signal("dm-request", hits, weight * _ASKED)
+        return replace(asked, detail=asked.detail + " (in a question)") if asked else None
+    return _signal("dm-request", hits, weight)
+
+
+_ASKED = 0.15
 
 
 def check_profile_bait(ev: Evidence, policy: DetectPolicy) -> Signal | None:
@@ -186,18 +208,75 @@ def check_newcomer_media(ev: Evidence, policy: DetectPolicy) -> Signal | None:
 
 _WAVE_MIN_TEXT = 6
 _WAVE_WEIGHTS = {2: 0.6, 3: 0.8}
+# What makes a repeated text an ad rather than news or a greeting shared in several groups.
+AD_EVIDENCE = frozenset(
+    {
+        "link",
+        "mention",
+        "contact-handle",
+        "dm-request",
+        "profile-bait",
+        "display-name",
+        "channel-forward",
+        "buttons",
+    }
+)
+_STRONG_AD_WORDS = 0.5
+_WAVE_WITH_HISTORY = 0.6
 
 
-def check_spam_wave(ev: Evidence, policy: DetectPolicy) -> Signal | None:
-    """The same text in several of the owner's groups within minutes: a spam wave.
+def ad_evidence(found: Sequence[Signal]) -> Signal | None:
+    """The strongest finding that says "ad" on its own: a contact, a link, bait, strong ad
+    words (not the classifier, not a repetition)."""
+    strong = [
+        s
+        for s in found
+        if (s.name in AD_EVIDENCE and s.weight >= 0.1)
+        or (s.name == "ad-words" and s.weight >= _STRONG_AD_WORDS)
+    ]
+    return max(strong, key=lambda s: s.weight, default=None)
 
-    Short texts ("hi", "ok") are left out: they repeat across groups for innocent reasons.
+
+def check_spam_wave(
+    ev: Evidence, policy: DetectPolicy, found: Sequence[Signal] = ()
+) -> Signal | None:
+    """The same text in several of the owner's groups within minutes: a spam wave, when the text
+    carries ad evidence (`found`: the other signals of the message) or comes from an account
+    with no history in the owner's groups.
+
+    The same friendly text posted by members who have talked before is group life, not a wave;
+    short texts ("hi", "ok") and small talk (greetings, wishes, thanks) never count.
     """
     groups = ev.same_text_groups
-    if groups < 2 or len(ev.body.text) < _WAVE_MIN_TEXT:
+    if groups < 2 or len(ev.body.text) < _WAVE_MIN_TEXT or is_small_talk(ev.body):
+        return None
+    evidence = ad_evidence(found)
+    if evidence is None and ev.history > 0:
         return None
     weight = _WAVE_WEIGHTS.get(groups, 0.9)
-    return Signal("spam-wave", weight, f"same text in {groups} groups")
+    if ev.history > 0:
+        # a member with a history shares a link in several groups too: it only adds to the rest
+        weight = min(weight, _WAVE_WITH_HISTORY)
+    senders = max(1, ev.same_text_senders)
+    who = "1 account" if senders == 1 else f"{senders} accounts"
+    why = f"with {evidence.name}" if evidence is not None else "from an account with no history"
+    return Signal("spam-wave", weight, f"same text in {groups} groups from {who}, {why}")
+
+
+# What a warned advertiser may not post again: anything that leads people outside the group.
+OUTSIDE = frozenset({"link", "mention", "contact-handle", "channel-forward", "profile-bait"})
+
+
+def check_repeat(ev: Evidence, policy: DetectPolicy, found: Sequence[Signal] = ()) -> Signal | None:
+    """A sender warned for an ad who posts an outside link, contact or channel again: the ad
+    goes on, the warn ladder moves on."""
+    if not ev.warned:
+        return None
+    outside = [s for s in found if s.name in OUTSIDE and s.weight >= 0.1]
+    if not outside:
+        return None
+    strongest = max(outside, key=lambda s: s.weight)
+    return Signal("repeat", 0.9, f"warned already, again {strongest.name}: {strongest.detail}")
 
 
 _NOT_LETTER = re.compile(r"[\W\d_]+")
@@ -223,5 +302,12 @@ CHECKS: tuple[tuple[str, Check], ...] = (
     ("channel-forward", check_channel_forward),
     ("buttons", check_buttons),
     ("newcomer-media", check_newcomer_media),
+)
+"""The checks of one message on its own; `FOLLOW_UPS` read their findings too."""
+
+FollowUp = Callable[[Evidence, DetectPolicy, Sequence[Signal]], Signal | None]
+
+FOLLOW_UPS: tuple[tuple[str, FollowUp], ...] = (
     ("spam-wave", check_spam_wave),
+    ("repeat", check_repeat),
 )

@@ -14,6 +14,8 @@ actually wrote:
   characters ("拍.收.款.码" -> "拍收款码"), inside digit runs ("2744 7053" -> "27447053") and
   between single letters ("v x" -> "vx").
 
+`is_command(text)` tells a command to a bot ("/stats") from conversation.
+
 Promises: pure and deterministic; real Russian, Chinese and English words are left as they are
 (look-alike folding only touches words that mix scripts); the same input always gives the same
 output; no I/O.
@@ -26,7 +28,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-__all__ = ["Normalised", "fold_char", "normalise"]
+__all__ = ["Normalised", "fold_char", "is_command", "normalise"]
 
 # Cyrillic and Greek letters that look like Latin ones (lower case: folding runs after casefold).
 _TO_LATIN = {
@@ -326,3 +328,11 @@ def normalise(raw: str) -> Normalised:
         text=text,
         text_index=tuple(text_index),
     )
+
+
+_COMMAND = re.compile(r"/[a-z0-9_]{1,32}(?:@[a-z0-9_]{3,64})?(?:\s|$)", re.IGNORECASE)
+
+
+def is_command(text: str) -> bool:
+    """Whether a message is a command to a bot ("/stats", "/warn@groupkeeper_bot spam")."""
+    return text.startswith("/") and _COMMAND.match(text) is not None

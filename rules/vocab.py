@@ -5,11 +5,15 @@ that also occur in ordinary chat ("投资", "crypto", "бонус") stay low so 
 with other evidence. Terms are written in normalised form (case folded, no separators), because
 they are matched against `Normalised.text`. Chinese terms match as substrings; English and
 Russian terms match at a word start, so Russian stems ("заработ") cover their endings.
+
+`SMALL_TALK` is the other side: greetings, wishes, thanks and acknowledgements that whole groups
+post on the same day ("新年快乐", "收到", "谢谢群主"). A message made only of these is never
+counted as a cross-group wave (`rules.patterns.is_small_talk`).
 """
 
 from __future__ import annotations
 
-__all__ = ["CHINESE", "ENGLISH", "RUSSIAN"]
+__all__ = ["CHINESE", "ENGLISH", "RUSSIAN", "SMALL_TALK", "SMALL_TALK_FILLER"]
 
 CHINESE: tuple[tuple[str, float], ...] = (
     # side jobs and "easy money"
@@ -184,4 +188,38 @@ RUSSIAN: tuple[tuple[str, float], ...] = (
     ("работа с телефона", 0.55),  # noqa: RUF001 - a Russian word, no disguised Latin letter
     ("нужны люди", 0.35), ("набор открыт", 0.5),
     ("зп от", 0.45), ("оплата от", 0.4), ("оплата каждый день", 0.55), ("🔞", 0.5),
+)  # fmt: skip
+
+# Whole phrases of ordinary group life, normalised (lower case, no spaces or punctuation).
+SMALL_TALK: tuple[str, ...] = (
+    # festivals and wishes
+    "新年快乐", "新春快乐", "春节快乐", "元旦快乐", "过年好", "拜年", "恭喜发财", "红包拿来",
+    "万事如意", "心想事成", "身体健康", "阖家幸福", "合家幸福", "阖家欢乐", "合家欢乐",
+    "大吉大利", "吉祥如意", "平安喜乐", "步步高升", "财源广进", "龙年大吉", "蛇年大吉",
+    "元宵节快乐", "元宵快乐", "端午节快乐", "端午安康", "中秋节快乐", "中秋快乐", "国庆节快乐",
+    "国庆快乐", "节日快乐", "劳动节快乐", "五一快乐", "儿童节快乐", "妇女节快乐", "母亲节快乐",
+    "父亲节快乐", "教师节快乐", "七夕快乐", "重阳节快乐", "冬至快乐", "圣诞快乐", "圣诞节快乐",
+    "平安夜快乐", "周末愉快", "周末快乐", "生日快乐", "天天开心", "开开心心", "快乐", "幸福",
+    "健康", "平安", "顺利", "如意", "发财", "好运", "吉祥",
+    # greetings
+    "大家好", "早上好", "早安", "上午好", "中午好", "下午好", "晚上好", "晚安", "早",
+    "你好", "您好", "哈喽", "嗨", "欢迎", "欢迎新朋友", "欢迎欢迎", "新人报到", "报到",
+    # thanks and acknowledgements
+    "谢谢", "感谢", "多谢", "谢了", "辛苦了", "辛苦", "收到", "好的", "好滴", "好嘞", "明白",
+    "了解", "知道了", "没问题", "可以", "行", "嗯", "对", "是的", "赞", "点赞", "厉害", "牛",
+    "支持", "加油", "哈哈", "呵呵", "嘿嘿", "嘻嘻", "哈", "666", "ok", "okay",
+    "happynewyear", "merrychristmas", "happyholidays", "happybirthday", "goodmorning",
+    "goodafternoon", "goodevening", "goodnight", "morning", "hello", "hi", "hey", "welcome",
+    "thankyou", "thanks", "thx", "cheers", "gotit", "noted", "lol", "haha", "yes", "sure",
+    "сновымгодом", "сроджеством", "спасибо", "доброеутро", "добрыйдень", "добрыйвечер",
+    "привет", "всемпривет",
+)  # fmt: skip
+# Who the wishes are for and the particles around them: "祝大家", "各位", "群主", "啊".
+SMALL_TALK_FILLER: tuple[str, ...] = (
+    "祝大家", "祝各位", "祝福大家", "祝福", "祝", "愿", "大家", "各位", "朋友们", "兄弟们",
+    "姐妹们", "家人们", "群友们", "群友", "群主", "管理员", "管理", "老师", "老板", "亲们",
+    "全体", "所有人", "都", "也", "一起", "新的一年", "新年", "今年", "明年", "里", "在",
+    "啊", "呀", "哦", "噢", "喔", "啦", "了", "的", "吧", "呢", "哇", "嘛", "哟", "哒",
+    "everyone", "everybody", "all", "guys", "folks", "friends", "admin", "and", "to", "you",
+    "a", "very", "so", "much", "all", "всем", "друзья",
 )  # fmt: skip

@@ -127,7 +127,7 @@ ALLIANCE_KEYS = (
         choices=(
             ("source_admins", "本群管理员"),
             ("any_admin", "任一管理员"),
-            ("owners", "仅群主"),
+            ("owners", "仅机器人管理员"),
         ),
     ),
 )

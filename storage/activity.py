@@ -1,6 +1,7 @@
 """Batched writes of per-message bookkeeping: member message counts, daily activity counters,
 reply edges, seen accounts, groups' new titles. Each method writes a whole batch as one
-statement run for all its rows, adding to what is stored (so two batches of one day sum)."""
+statement run for all its rows, adding to what is stored (so two batches of one day sum).
+`messages_elsewhere` reads a sender's history in an alliance's other groups."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, select, update
 
 from storage.groups import Repository, table_of, upsert
 from storage.models import (
@@ -61,6 +62,21 @@ class SeenUser:
 
 
 class ActivityRepository(Repository):
+    async def messages_elsewhere(self, alliance_id: int, user_id: int, *, but: int) -> int:
+        """Messages the user posted in the alliance's active groups other than `but` (as
+        written so far: the counts of the last few seconds may not be in yet)."""
+        total = await self.session.scalar(
+            select(func.coalesce(func.sum(Member.messages_seen), 0))
+            .join(Chat, Chat.id == Member.chat_id)
+            .where(
+                Member.user_id == user_id,
+                Member.chat_id != but,
+                Chat.alliance_id == alliance_id,
+                Chat.status == "active",
+            )
+        )
+        return int(total or 0)
+
     async def add_member_counts(self, counts: Sequence[MemberCount]) -> None:
         if not counts:
             return

@@ -1,6 +1,10 @@
 """People behind the figures, in SQL: each group's most active members (one windowed
 statement for all groups), the top inviters with how many of their invitees are blacklisted, and
-the core members and influencers who left."""
+the core members and influencers who left.
+
+Names: the owners' digests name inviters and departed members as Name (@username, id), so that
+the owner can find the account; the most active members, thanked inside their group, by name
+only (an @username there would notify them). Bots are never among the most active."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from sqlalchemy import (
     case,
     func,
     literal,
+    or_,
     select,
 )
 from sqlalchemy.sql.expression import ColumnElement
@@ -55,7 +60,13 @@ class PeopleRepository(Repository):
         total = func.sum(Activity.messages).label("total")
         per_member = (
             select(Activity.chat_id, Activity.user_id, total)
-            .where(which, Activity.day.between(window.start, window.end), Activity.messages > 0)
+            .outerjoin(TgUser, TgUser.id == Activity.user_id)
+            .where(
+                which,
+                Activity.day.between(window.start, window.end),
+                Activity.messages > 0,
+                or_(TgUser.is_bot.is_(None), TgUser.is_bot.is_(False)),
+            )
             .group_by(Activity.chat_id, Activity.user_id)
             .subquery()
         )
@@ -107,6 +118,7 @@ class PeopleRepository(Repository):
                 func.sum(case((barred, 1), else_=0)),
                 TgUser.first_name,
                 TgUser.username,
+                TgUser.last_name,
             )
             .outerjoin(TgUser, TgUser.id == MemberEvent.inviter_id)
             .where(
@@ -116,12 +128,13 @@ class PeopleRepository(Repository):
                 MemberEvent.at >= bounds.start,
                 MemberEvent.at < bounds.end,
             )
-            .group_by(MemberEvent.inviter_id, TgUser.first_name, TgUser.username)
+            .group_by(MemberEvent.inviter_id, TgUser.first_name, TgUser.username, TgUser.last_name)
             .order_by(invited.desc(), MemberEvent.inviter_id)
             .limit(limit)
         )
         return [
-            Person(r[0], _name(r[3], r[4], r[0]), int(r[1]), extra=int(r[2] or 0)) for r in rows
+            Person(r[0], _full(r[3], r[5], r[4], r[0]), int(r[1]), extra=int(r[2] or 0))
+            for r in rows
         ]
 
     async def departed(
@@ -137,6 +150,7 @@ class PeopleRepository(Repository):
                 Member.role_flags,
                 TgUser.first_name,
                 TgUser.username,
+                TgUser.last_name,
             )
             .outerjoin(TgUser, TgUser.id == Member.user_id)
             .where(
@@ -148,9 +162,18 @@ class PeopleRepository(Repository):
             )
             .order_by(Member.left_at)
         )
-        return [Person(r[0], _name(r[3], r[4], r[0]), 0, chat_id=r[1], extra=r[2]) for r in rows]
+        return [
+            Person(r[0], _full(r[3], r[5], r[4], r[0]), 0, chat_id=r[1], extra=r[2]) for r in rows
+        ]
 
 
 def _name(first_name: str | None, username: str | None, user_id: int) -> str:
     """A name to show (not an @mention, which would notify the person)."""
     return first_name or (f"@{username}" if username else str(user_id))
+
+
+def _full(first_name: str | None, last_name: str | None, username: str | None, user_id: int) -> str:
+    """Name (@username, id), as the owners read people in their private chat."""
+    name = " ".join(p for p in (first_name, last_name) if p)
+    handle = f"@{username}, " if username else ""
+    return f"{name} ({handle}{user_id})" if name else f"{handle}{user_id}"

@@ -11,6 +11,9 @@ def evidence(
     name: str = "",
     newcomer: bool = False,
     same_text_groups: int = 0,
+    same_text_senders: int = 1,
+    history: int = 0,
+    warned: bool = False,
     **message: object,
 ) -> Evidence:
     facts = MessageFacts(text=text, sender_name=name, **message)  # type: ignore[arg-type]
@@ -20,6 +23,9 @@ def evidence(
         name=normalise(name),
         newcomer=newcomer,
         same_text_groups=same_text_groups,
+        same_text_senders=same_text_senders,
+        history=history,
+        warned=warned,
     )
 
 

@@ -20,6 +20,8 @@ NEWCOMER = SenderFacts(messages_seen=0, joined_seconds_ago=120.0)
 MEMBER = SenderFacts(messages_seen=20, days_clean=10.0, joined_seconds_ago=30 * 86400.0)
 VETERAN = SenderFacts(messages_seen=800, days_clean=400.0, joined_seconds_ago=400 * 86400.0)
 WARNED = SenderFacts(messages_seen=200, days_clean=2.0, joined_seconds_ago=90 * 86400.0, warnings=1)
+WARNED_NEW = SenderFacts(messages_seen=0, joined_seconds_ago=300.0, warnings=1)
+FRESH = SenderFacts(messages_seen=0, joined_seconds_ago=30 * 86400.0)
 POLICY = DetectPolicy(allowed_domains=frozenset({"python.org"}))
 
 
@@ -57,8 +59,27 @@ CASES = [
     ("ru-normal-dm", "Напиши мне в личку, обсудим детали проекта", MEMBER, 0, "allow"),
     ("admin-link-exempt", "Join our sister group https://t.me/+AbCdEf123", ADMIN, 0, "allow"),
     ("approved-exempt", "加薇 kk20931 日结兼职", APPROVED, 0, "allow"),
-    ("wave-of-plain-text", "大家好，欢迎来我的群玩，很热闹的", MEMBER, 4, "delete"),
-    ("no-wave-same-text", "大家好，欢迎来我的群玩，很热闹的", MEMBER, 0, "allow"),
+    # the same text in several groups: an ad from a stranger, group life from a member
+    ("wave-from-no-history", "大家好，欢迎来我的群玩，很热闹的", FRESH, 4, "delete"),
+    ("wave-from-member-plain", "大家好，欢迎来我的群玩，很热闹的", MEMBER, 4, "allow"),
+    ("no-wave-same-text", "大家好，欢迎来我的群玩，很热闹的", FRESH, 0, "allow"),
+    ("wave-member-contact", "周末特价，加微信 kk20931 订购", MEMBER, 5, "delete"),
+    ("wave-new-year-members", "祝大家新年快乐，万事如意！", MEMBER, 6, "allow"),
+    ("wave-new-year-no-history", "祝大家新年快乐，万事如意！", FRESH, 6, "allow"),
+    ("wave-thanks-no-history", "谢谢群主，收到！大家早上好", FRESH, 6, "allow"),
+    ("wave-mid-autumn", "中秋节快乐，祝大家阖家幸福！", NEWCOMER, 5, "allow"),
+    ("wave-happy-new-year-en", "Happy New Year everyone!! 🎉", FRESH, 5, "allow"),
+    ("wave-member-link-flagged", "周六活动报名表 https://forms.example.com/f/abc", MEMBER, 5, "flag"),
+    # a member asking for offers is not making one
+    ("zh-question-dm-newcomer", "有没有人出二手轮胎？私聊我", NEWCOMER, 0, "flag"),
+    ("zh-offer-dm-newcomer", "出二手轮胎，九成新，私聊我", NEWCOMER, 0, "delete"),
+    ("zh-question-ad-words", "有没有想兼职日结的？私聊我", NEWCOMER, 0, "delete"),
+    # warned already: pointing outside the group again is a repeat
+    ("warned-link-again", "看这里 https://cheap-tyres.shop/deal", WARNED_NEW, 0, "delete"),
+    ("warned-channel-again", "关注 @tyre_deals_channel", WARNED_NEW, 0, "delete"),
+    ("warned-phone-again", "电话 13912345678", WARNED_NEW, 0, "delete"),
+    ("warned-plain-chat", "好的，知道了，下次注意", WARNED_NEW, 0, "allow"),
+    ("not-warned-link-flagged", "看这里 https://cheap-tyres.shop/deal", MEMBER, 0, "flag"),
 ]  # fmt: skip
 
 
@@ -186,3 +207,36 @@ def test_decide_reads_a_long_message_once_up_to_the_cap(classifier):
 
     facts = MessageFacts(text="正常聊天 " * 400)
     assert len(normalised_body(facts).raw) == MAX_INSPECT
+
+
+OWN = frozenset({"gzcar2024", "13800138000", "t.me/gzcar_club", "gzcar.com", "gzcar_service"})
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("请加客服微信 gzcar2024", True),
+        ("报名请加客服微信：gzcar2024，周六见", True),
+        ("活动热线 138 0013 8000，有事打电话", True),
+        ("俱乐部频道 https://t.me/gzcar_club 记得关注", True),
+        ("报名表在 https://www.gzcar.com/join 填一下", True),
+        ("有事联系 @gzcar_service", True),
+        ("兼职日结，加微信 gzcar20245 私聊", False),
+        ("兼职日结 进群 https://t.me/gzcar_club_deals", False),
+        ("兼职日结 注册 https://evilgzcar.com/x 送彩金", False),
+    ],
+    ids=[
+        "wechat-id",
+        "wechat-id-after-colon",
+        "phone-in-groups",
+        "tme-link",
+        "domain",
+        "handle",
+        "longer-id",
+        "longer-channel",
+        "lookalike-domain",
+    ],
+)
+def test_the_clubs_own_contacts_are_no_ad(classifier, text, kept):
+    verdict = decide(MessageFacts(text=text), NEWCOMER, DetectPolicy(allowed_terms=OWN), classifier)
+    assert (verdict.action != "delete") is kept, verdict.explain()

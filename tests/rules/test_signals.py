@@ -3,6 +3,8 @@ messages it must leave alone."""
 
 import pytest
 
+from rules.facts import Signal
+from rules.patterns import is_question, is_small_talk
 from rules.signals import (
     check_ad_words,
     check_buttons,
@@ -14,6 +16,7 @@ from rules.signals import (
     check_mention,
     check_newcomer_media,
     check_profile_bait,
+    check_repeat,
     check_spam_wave,
     fingerprint,
 )
@@ -142,6 +145,14 @@ CASES = [
     ("wave-two-groups", check_spam_wave, {"text": "Earn $500 daily from home", "same_text_groups": 2}, (0.5, "2 groups")),
     ("wave-one-group", check_spam_wave, {"text": "Earn $500 daily from home", "same_text_groups": 1}, None),
     ("wave-short-greeting", check_spam_wave, {"text": "早上好", "same_text_groups": 5}, None),
+    ("wave-new-year-no-history", check_spam_wave, {"text": "祝大家新年快乐，万事如意！", "same_text_groups": 6}, None),
+    ("wave-thanks-no-history", check_spam_wave, {"text": "谢谢群主，收到！大家早上好", "same_text_groups": 6}, None),
+    ("wave-plain-from-member", check_spam_wave, {"text": "周六的活动大家报名了吗，三楼会议室", "same_text_groups": 5, "history": 12}, None),
+    ("wave-plain-no-history", check_spam_wave, {"text": "周六的活动大家报名了吗，三楼会议室", "same_text_groups": 5, "same_text_senders": 1}, (0.85, "no history")),
+    ("wave-counts-senders", check_spam_wave, {"text": "Earn $500 daily from home", "same_text_groups": 5, "same_text_senders": 3}, (0.85, "3 accounts")),
+    # a question asking for offers: "私聊我" weighs little there
+    ("dm-in-a-question", check_dm_request, {"text": "有没有人出二手轮胎？私聊我"}, (0.0, "in a question")),
+    ("dm-in-an-offer", check_dm_request, {"text": "出二手轮胎，九成新，私聊我"}, (0.3, "私聊")),
 ]  # fmt: skip
 
 
@@ -195,3 +206,111 @@ def test_display_name_finding_is_kept_per_name_and_policy():
         normalise(name), POLICY
     )
     assert check_display_name(evidence("hi", name=name), POLICY) != first
+
+
+LINK = Signal("link", 0.4, "https://cheap-tyres.shop")
+CONTACT = Signal("contact-handle", 0.8, "微信 kk20931")
+WORDS_WEAK = Signal("ad-words", 0.15, "频道")
+WORDS_STRONG = Signal("ad-words", 0.6, "日结")
+CLASSIFIER = Signal("classifier", 0.9, "0.90")
+
+
+@pytest.mark.parametrize(
+    ("found", "history", "expected"),
+    [
+        ((CONTACT,), 30, 0.6),
+        ((LINK,), 30, 0.6),
+        ((WORDS_STRONG,), 30, 0.6),
+        ((WORDS_WEAK,), 30, None),
+        ((CLASSIFIER,), 30, None),
+        ((), 30, None),
+        ((), 0, 0.9),
+        ((CONTACT,), 0, 0.9),
+    ],
+    ids=[
+        "member-contact",
+        "member-link",
+        "member-strong-ad-words",
+        "member-weak-ad-words",
+        "member-classifier-only",
+        "member-nothing",
+        "stranger-nothing",
+        "stranger-contact",
+    ],
+)
+def test_spam_wave_needs_ad_evidence_or_a_stranger(found, history, expected):
+    ev = evidence("周末特价活动，欢迎大家来看看", same_text_groups=5, history=history)
+    signal = check_spam_wave(ev, POLICY, found)
+    if expected is None:
+        assert signal is None, signal
+    else:
+        assert signal is not None
+        assert signal.weight == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("warned", "found", "repeat"),
+    [
+        (True, (LINK,), True),
+        (True, (Signal("mention", 0.3, "@tyre_deals"),), True),
+        (True, (Signal("contact-handle", 0.35, "phone number (11 digits)"),), True),
+        (True, (Signal("channel-forward", 0.4, "forwarded from a channel"),), True),
+        (True, (CLASSIFIER, WORDS_STRONG), False),
+        (False, (LINK, CONTACT), False),
+    ],
+    ids=["link", "mention", "phone", "forward", "no-outside-pointer", "not-warned"],
+)
+def test_repeat_after_a_warning(warned, found, repeat):
+    signal = check_repeat(evidence("看看", warned=warned), POLICY, found)
+    assert (signal is not None) == repeat
+    if signal is not None:
+        assert signal.weight >= 0.9
+        assert "warned already" in signal.detail
+
+
+@pytest.mark.parametrize(
+    ("text", "small"),
+    [
+        ("祝大家新年快乐，万事如意！", True),
+        ("谢谢群主，收到！大家早上好", True),
+        ("收到", True),
+        ("哈哈哈", True),
+        ("中秋节快乐，祝大家阖家幸福！", True),
+        ("Happy New Year everyone!! 🎉", True),
+        ("С Новым годом, друзья!", True),
+        ("新年快乐 加微信 abc123", False),
+        ("收到 13800138000", False),
+        ("大家好，欢迎来我的群玩，很热闹的", False),
+        ("🎉🎉🎉", False),
+    ],
+    ids=[
+        "new-year",
+        "thanks-ack-morning",
+        "ack",
+        "laugh",
+        "mid-autumn",
+        "en-new-year",
+        "ru-new-year",
+        "greeting-with-contact",
+        "ack-with-number",
+        "invitation",
+        "emoji-only",
+    ],
+)
+def test_is_small_talk(text, small):
+    assert is_small_talk(normalise(text)) is small
+
+
+@pytest.mark.parametrize(
+    ("text", "asked"),
+    [
+        ("有没有人出二手轮胎？私聊我", True),
+        ("谁有闲置的儿童座椅", True),
+        ("Does anyone sell winter tyres?", True),
+        ("出二手轮胎，九成新，私聊我", False),
+        ("有需要的私聊我", False),
+    ],
+    ids=["zh-question-mark", "zh-who-has", "en-question", "zh-offer", "zh-bait"],
+)
+def test_is_question(text, asked):
+    assert is_question(normalise(text)) is asked
