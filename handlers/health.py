@@ -23,6 +23,7 @@ from services.digest import (
 from services.i18n import N_, tr
 from storage.groups import MemberRepository, UserRepository
 from storage.models import Alliance, Chat, utcnow
+from storage.moderation import BlacklistRepository
 from storage.people import PeopleRepository
 from storage.roles import RoleRepository
 
@@ -188,12 +189,10 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
     activity = await RoleRepository(session).member_activity(
         alliance.id, chat.id, target.user_id, today, tz, rules
     )
+    barred = await _blacklist_line(context, alliance, target.user_id, lang, tz)
     if activity is None:
-        await reply(
-            update,
-            context,
-            tr(lang, "I have no record of {name} in this group yet.", name=target.name),
-        )
+        none = tr(lang, "I have no record of {name} in this group yet.", name=target.name)
+        await reply(update, context, "\n".join(line for line in (none, barred) if line))
         return
     member = await MemberRepository(session).get(chat.id, target.user_id)
     assert member is not None
@@ -227,7 +226,32 @@ async def cmd_whois(update: Update, context: BotContext) -> None:
     for event in await MemberRepository(session).history(chat.id, target.user_id, limit=5):
         word = tr(lang, "joined") if event.kind == "join" else tr(lang, "left")
         lines.append(f"· {event.at.astimezone(tz):%Y-%m-%d %H:%M} {word}")
+    if barred:
+        lines.append(barred)
     await reply(update, context, "\n".join(lines))
+
+
+async def _blacklist_line(
+    context: BotContext, alliance: Alliance, user_id: int, lang: str, tz: ZoneInfo
+) -> str | None:
+    """What /whois says of an account on the alliance's blacklist: since when, why and by whom."""
+    session = context.uow.session
+    entry = await BlacklistRepository(session).get_active(alliance.id, user_id)
+    if entry is None:
+        return None
+    if entry.added_by is not None:
+        who = (await UserRepository(session).people([entry.added_by]))[entry.added_by].render()
+    elif entry.added_as == "import":
+        who = tr(lang, "an imported list")
+    else:
+        who = tr(lang, "the bot, automatically")
+    return tr(
+        lang,
+        "⛔ Blacklisted in all our groups since {day} by {who}: {reason}",
+        day=entry.created_at.astimezone(tz).date().isoformat(),
+        who=who,
+        reason=entry.reason or "—",
+    )
 
 
 @admin_command("vip")
