@@ -139,10 +139,12 @@ def register(app: BotApplication) -> None:
     app.add_handler(
         MessageHandler(groups & filters.StatusUpdate.LEFT_CHAT_MEMBER, members.on_left_member), 0
     )
+    names = [*GROUP_COMMANDS, *OWNER_COMMANDS, *BOTH_COMMANDS, "start", "help"]
     app.add_handler(
         # TEXT first: a text message is never a service message, and the check is cheap
         MessageHandler(
-            groups & (filters.TEXT | ~filters.StatusUpdate.ALL), moderation.on_group_message
+            groups & (filters.TEXT | ~filters.StatusUpdate.ALL),
+            moderation.screener(frozenset(names)),
         ),
         0,
     )
@@ -150,7 +152,6 @@ def register(app: BotApplication) -> None:
 
     # One handler for every command (each plain message would otherwise be checked against
     # each command in turn); `on_command` picks the callback.
-    names = [*GROUP_COMMANDS, *OWNER_COMMANDS, *BOTH_COMMANDS, "start", "help"]
     app.add_handler(CommandHandler(names, on_command, filters.UpdateType.MESSAGE), 1)
     # python-telegram-bot hands a press without data to the first handler with a pattern,
     # whatever the pattern: this one takes those first (and no other press) and answers them.

@@ -7,7 +7,10 @@ channel are not screened; a post made as another channel is judged as a channel'
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from operator import attrgetter
+from typing import Any
 
 from telegram import Message, MessageEntity, MessageOriginChannel, Update
 from telegram.ext import ApplicationHandlerStop
@@ -17,6 +20,7 @@ from handlers.context import BotContext
 from rules.decision import Person
 from rules.facts import MessageFacts
 from rules.limits import SERVICE_NOTIFICATIONS
+from rules.text import command_words
 from services.screening import Incoming, screen
 
 MEDIA_FIELDS = (
@@ -32,7 +36,19 @@ MEDIA_FIELDS = (
 _media = attrgetter(*MEDIA_FIELDS)
 
 
-async def on_group_message(update: Update, context: BotContext) -> None:
+def screener(
+    commands: frozenset[str],
+) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+    """The handler of every group message; `commands` are the bot's own command names, whose
+    arguments (ids, @usernames) are no ad evidence."""
+
+    async def on_group_message(update: Update, context: BotContext) -> None:
+        await _screen(update, context, commands)
+
+    return on_group_message
+
+
+async def _screen(update: Update, context: BotContext, commands: frozenset[str]) -> None:
     message = update.effective_message
     uow, rt = context.uow, context.runtime
     user = message.from_user if message is not None else None
@@ -49,7 +65,7 @@ async def on_group_message(update: Update, context: BotContext) -> None:
         chat_id=entry.chat.id,
         message_id=message.message_id,
         sender=Person(user.id, user.full_name, user.username),
-        facts=message_facts(message),
+        facts=_for_screening(message_facts(message), commands, context.bot.username or ""),
         at=message.date,
         is_bot=user.is_bot,
         as_channel=message.sender_chat is not None,
@@ -102,6 +118,16 @@ def message_facts(message: Message) -> MessageFacts:
         sender_name=sender_name,
         chat_id=message.chat.id,
     )
+
+
+def _for_screening(
+    facts: MessageFacts, commands: frozenset[str], bot_username: str
+) -> MessageFacts:
+    """A command to this bot is judged by its words, not by the accounts it names."""
+    words = command_words(facts.text, commands, bot_username)
+    if words is None:
+        return facts
+    return replace(facts, text=words, mentions=())
 
 
 def _slice(text: str, entity: MessageEntity) -> str:

@@ -336,3 +336,22 @@ _COMMAND = re.compile(r"/[a-z0-9_]{1,32}(?:@[a-z0-9_]{3,64})?(?:\s|$)", re.IGNOR
 def is_command(text: str) -> bool:
     """Whether a message is a command to a bot ("/stats", "/warn@groupkeeper_bot spam")."""
     return text.startswith("/") and _COMMAND.match(text) is not None
+
+
+# what a command's arguments name: an account id or @username, a number, a duration, a page
+_PLAIN_ARGUMENT = re.compile(r"@\w{1,64}|#?-?\d+|\d+[smhdw]", re.IGNORECASE)
+
+
+def command_words(text: str, ours: frozenset[str], bot_username: str = "") -> str | None:
+    """The words of a command to this bot that the ad checks should read, or None when `text`
+    is no such command. Ids, @usernames, numbers and durations are how people name whom a
+    command is about, not contact details: a member's `/whois @friend` or `/ban 1234567890`
+    is a mistaken command, not an ad. Other words stay, so an ad behind a command is judged."""
+    match = _COMMAND.match(text) if text.startswith("/") else None
+    if match is None:
+        return None
+    name, _, addressed = match.group(0).strip()[1:].partition("@")
+    if name.lower() not in ours or (addressed and addressed.lower() != bot_username.lower()):
+        return None
+    kept = [w for w in text[match.end() :].split() if not _PLAIN_ARGUMENT.fullmatch(w)]
+    return " ".join([match.group(0).strip(), *kept])

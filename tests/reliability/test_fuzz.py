@@ -45,6 +45,7 @@ from rules.limits import (
     TEXT_LIMIT,
     utf16_length,
 )
+from rules.text import command_words
 from sandbox.membership import Membership
 from sandbox.model import Chat, Message, User
 from sandbox.posting import message_to_api
@@ -529,6 +530,11 @@ async def run_say(fz: Fuzzer, ex: Say) -> None:
     event(outcome or ("silent, not for us" if not must else "silent"))
     if must:
         assert answers or deleted or lately or screened, f"no answer to {text[:300]!r}"
+    if ours and name in NAMES and group is not None:
+        addressee = text.split()[0].partition("@")[2]
+        words = command_words(text, frozenset(NAMES), addressee)
+        if words is not None and len(words.split()) == 1:  # only ids, @names, numbers
+            assert not screened, f"{text[:300]!r} from a {ex.who} was judged an ad"
     if name not in SHOWS_BACK:  # a user's long words are cut where an answer quotes them
         quoted = [
             w[:80] for w in text.split()[1:] if len(w) > ECHO_MAX and any(w in t for t in answers)

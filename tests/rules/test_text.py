@@ -2,7 +2,7 @@
 
 import pytest
 
-from rules.text import normalise
+from rules.text import command_words, normalise
 
 CASES = [
     ("full-width", "ＷＥＣＨＡＴ：ａｂｃ１２３", "wechat:abc123"),
@@ -83,3 +83,37 @@ def test_whitespace_shortcut_changes_nothing():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7)))
         index = list(range(len(text)))
         assert _spaces(text, list(index)) == _collapse_spaces(text, list(index)), repr(text)
+
+
+OURS = frozenset({"ban", "whois", "stats", "start", "warn"})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/whois @friend", "/whois"),
+        ("/ban 9223372036854775808", "/ban"),
+        ("/stats@keeper_bot @nobody1", "/stats@keeper_bot"),
+        ("/warn 2h spam", "/warn spam"),
+        ("/start 加微信 abc123 兼职日结", "/start 加微信 abc123 兼职日结"),
+        ("/start 加微信 13800138000", "/start 加微信"),
+        ("/whois@other_bot @friend", None),
+        ("/vx 13800138000", None),
+        ("hello /whois @friend", None),
+        ("加微信 abc123", None),
+    ],
+    ids=[
+        "mention-argument",
+        "huge-id",
+        "addressed-to-us",
+        "duration-kept-out",
+        "ad-words-behind-a-command-stay",
+        "a-bare-number-is-an-id",
+        "another-bots-command",
+        "not-our-command",
+        "not-at-the-start",
+        "plain-text",
+    ],
+)
+def test_command_words_keep_only_what_could_be_an_ad(text, expected):
+    assert command_words(text, OURS, "keeper_bot") == expected
