@@ -1,4 +1,7 @@
-"""Run the executor alone until the outbox is empty (the process the kill -9 test kills)."""
+"""Run the executor alone until the outbox is empty (the process the outbox kill -9 test kills).
+
+python tests/reliability/drain_outbox.py DATABASE_URL BASE_URL
+"""
 
 import asyncio
 import sys
