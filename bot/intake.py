@@ -35,7 +35,7 @@ from handlers.context import BotApplication
 from services.authority import AuthorityUnknown
 from services.telegram import TelegramUnavailable
 from services.uow import UnitOfWork
-from storage.inbox import InboxRepository, Received, storable
+from storage.inbox import InboxRepository, Received, storable, update_id_of
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -124,9 +124,12 @@ class Intake:
         items: list[Received] = []
         highest: int | None = None
         for raw in raw_updates:
-            update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            if not isinstance(update_id, int) or isinstance(update_id, bool):
-                log.error("an update without an update_id was received: dropped")
+            update_id = update_id_of(raw)
+            if update_id is None:
+                log.error("an update without a usable update_id was received: dropped")
+                beyond = raw.get("update_id") if isinstance(raw, dict) else None
+                if isinstance(beyond, int) and not isinstance(beyond, bool) and beyond > 0:
+                    highest = beyond if highest is None else max(highest, beyond)  # move past it
                 continue
             assert isinstance(raw, dict)
             payload, _ = storable(raw)  # handled as it is stored (a NUL made U+FFFD, ...)

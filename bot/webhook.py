@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.intake import Intake
 from bot.settings import Settings
+from storage.inbox import update_id_of
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
@@ -56,8 +57,8 @@ class WebhookServer:
             data = json.loads(await request.read())
         except (ValueError, RecursionError):
             return web.Response(status=400, text="not JSON")
-        update_id = data.get("update_id") if isinstance(data, dict) else None
-        if not isinstance(update_id, int) or isinstance(update_id, bool):
+        update_id = update_id_of(data)
+        if update_id is None:
             return web.Response(status=400, text="not an update object")
         if not self.intake.has_room:
             return web.Response(status=503, text="busy: deliver again later")

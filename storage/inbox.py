@@ -32,6 +32,18 @@ class Received:
     attempts: int = 0
 
 
+UPDATE_ID_LIMIT = 1 << 63  # the inbox key is a signed 64-bit integer on both databases
+
+
+def update_id_of(payload: object) -> int | None:
+    """The update_id of a received update object, or None when it is no update object: not a
+    JSON object, or no whole number from 0 up to what the inbox can hold."""
+    value = payload.get("update_id") if isinstance(payload, dict) else None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 <= value < UPDATE_ID_LIMIT else None
+
+
 def storable(payload: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
     """The payload as both databases can store it (a NUL character, which PostgreSQL's JSON
     cannot hold, becomes U+FFFD), or a stand-in and the reason when it cannot be stored at all

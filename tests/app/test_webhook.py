@@ -137,6 +137,8 @@ async def test_webhook_answers_400_to_anything_but_an_update_object(app_db_url, 
         b'{"update_id": "7"}',
         b"{}",
         b'{"update_id": true}',
+        b'{"update_id": 9223372036854775808, "message": {}}',
+        b'{"update_id": -5, "message": {}}',
         b"\xff\xfe",
     ]
     async with running(app):
