@@ -164,6 +164,10 @@ def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(on_stale_button), 1)
     private_commands = filters.ChatType.PRIVATE & filters.COMMAND & filters.UpdateType.MESSAGE
     app.add_handler(MessageHandler(private_commands, on_unknown_private_command), 1)
+    private_texts = (
+        filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND
+    ) & ~filters.StatusUpdate.ALL
+    app.add_handler(MessageHandler(private_texts, private.on_private_text), 1)
 
     app.add_handler(TypeHandler(Update, guards.remember_sender), 99)
     app.add_error_handler(errors.on_error)

@@ -26,9 +26,9 @@ from handlers.context import BotContext
 from rules.actions import DeleteMessage, Failure
 from rules.decision import Decision, Reason
 from rules.limits import echo
-from rules.moderation import Offence, format_duration, in_group, parse_duration
+from rules.moderation import Offence, in_group, parse_duration
 from services.apply import apply, audit
-from services.i18n import N_, tr
+from services.i18n import N_, duration_text, tr
 from services.moderation import punish
 from storage.models import Chat, utcnow
 from storage.moderation import WarningRepository
@@ -201,7 +201,7 @@ async def cmd_mute(update: Update, context: BotContext) -> None:
         await usage(update, context, "mute", problem)
         return
     if seconds is not None:
-        duration = format_duration(seconds)
+        duration = duration_text(lang, seconds)
         done = tr(lang, "{name} is muted for {duration}.", name=target.name, duration=duration)
     else:
         done = tr(lang, "{name} is muted until an admin uses /unmute.", name=target.name)

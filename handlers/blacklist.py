@@ -31,7 +31,7 @@ from rules.limits import echo, parse_chat_id, parse_user_id
 from rules.moderation import Offence
 from services import moderation, notices
 from services.apply import apply
-from services.i18n import tr
+from services.i18n import N_, tr, tr_n
 from services.uow import Wake
 from storage.groups import ChatRepository, UserRepository
 from storage.models import Alliance, utcnow
@@ -156,9 +156,11 @@ async def cmd_blacklisted(update: Update, context: BotContext) -> None:
     pages = (total + PAGE - 1) // PAGE
     people = await UserRepository(session).people([e.user_id for e in entries])
     lines = [
-        tr(
+        tr_n(
             lang,
-            "Blacklist: {total} accounts (page {page} of {pages})",
+            total,
+            N_("Blacklist: {total} account (page {page} of {pages})"),
+            N_("Blacklist: {total} accounts (page {page} of {pages})"),
             total=total,
             page=page,
             pages=pages,

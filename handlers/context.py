@@ -38,6 +38,8 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], d
     """The handler context: the runtime services and the update's unit of work."""
 
     _unit: UnitOfWork | None = None
+    # in a private chat with an alliance's owner, that alliance's language (see handlers.guards)
+    reader_language: str | None = None
 
     @classmethod
     def from_update(cls, update: object, application: Any) -> BotContext:

@@ -94,7 +94,7 @@ async def cmd_groups(update: Update, context: BotContext) -> None:
             *group_lines(lang, changes, chats, rules),
         ]
         chat_id = update.effective_chat.id if update.effective_chat else alliance.owner_ids[0]
-        table = groups_csv(changes, chats, rules) if len(changes) > LIST_LIMIT else None
+        table = groups_csv(changes, chats, rules, lang) if len(changes) > LIST_LIMIT else None
         listing = Digest(lines[0], split_message("\n".join(lines)), csv=table)
         await queue_digest(context.uow, [chat_id], listing)
 

@@ -67,10 +67,13 @@ PRIVATE_COMMANDS = [
 
 
 def language_for(update: Update, context: BotContext) -> str:
-    """The chat's language in a group; the user's own in private, else the default."""
+    """The chat's language in a group; in private the alliance's for its owners (one language
+    per reader, whatever their app's), the user's own for anyone else, else the default."""
     uow = context.uow
     if uow.chat is not None:
         return chat_language(context.runtime, uow.chat, uow.alliance)
+    if context.reader_language is not None:
+        return context.reader_language
     user = update.effective_user
     default = context.runtime.options.default_language
     return normalise_language(user.language_code if user else None, default)
@@ -119,6 +122,16 @@ async def cmd_help(update: Update, context: BotContext) -> None:
     lines = [tr(lang, "Commands you can use here:")]
     lines += [f"/{name} — {tr(lang, about)}" for name, about in commands]
     await notices.reply(context.uow, chat.id, "\n".join(lines))
+
+
+async def on_private_text(update: Update, context: BotContext) -> None:
+    """A plain message in the private chat, not a command: a short hint at what works here."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    lang = language_for(update, context)
+    text = tr(lang, "I answer commands here, not messages: /help lists them.")
+    await notices.reply(context.uow, chat.id, text)
 
 
 async def register_menus(bot: ExtBot[None], default_language: str) -> None:

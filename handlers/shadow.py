@@ -45,9 +45,11 @@ async def cmd_report(update: Update, context: BotContext) -> None:
 
 
 def language_for(update: Update, context: BotContext) -> str:
-    """The group's language, or in private the presser's own."""
+    """The group's language, or in private the alliance's for an owner, else the presser's own."""
     if context.uow.chat is not None:
         return language(context)
+    if context.reader_language is not None:
+        return context.reader_language
     user = update.effective_user
     default = context.runtime.options.default_language
     return normalise_language(user.language_code if user else None, default)

@@ -78,6 +78,7 @@ class ChartLabels:
     groups: str
     ratio: str
     tier_names: Mapping[str, str]
+    note: str = ""  # a small line under the chart, e.g. which font it fell back to
 
 
 # fmt: off
@@ -184,6 +185,8 @@ def _render(
     fig.suptitle(labels.title, fontsize=20, fontweight="bold", **txt)
     _trend_panel(top, sorted(trend, key=lambda p: p.day), labels, txt)
     _tier_panel(bottom, groups, labels, t, txt)
+    if labels.note:
+        fig.text(0.5, 0.002, labels.note, ha="center", va="bottom", fontsize=11, color="#666666")
     buf = BytesIO()
     fig.savefig(buf, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return buf.getvalue()

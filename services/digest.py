@@ -39,7 +39,7 @@ from rules.roles import Role
 from services.alerts import percent, tier_name
 from services.charts import GroupPoint, TrendPoint
 from services.digest_media import groups_csv, render_chart
-from services.i18n import tr
+from services.i18n import N_, tr, tr_n
 from services.shadow import digest_part
 from services.uow import UnitOfWork
 from storage.health import Bounds, ChatRow, HealthRepository
@@ -122,10 +122,18 @@ async def build_digest(
     lines += ["", *_newcomers(lang, changes)]
     moderation = await repo.moderation(alliance.id, tz, window)
     lines.append(
-        tr(
+        tr_n(
             lang,
-            "🛡 {ads} ads removed, {accounts} accounts blacklisted.",
+            moderation.ads_removed,
+            N_("🛡 {ads} ad removed, "),
+            N_("🛡 {ads} ads removed, "),
             ads=moderation.ads_removed,
+        )
+        + tr_n(
+            lang,
+            moderation.blacklisted,
+            N_("{accounts} account blacklisted."),
+            N_("{accounts} accounts blacklisted."),
             accounts=moderation.blacklisted,
         )
     )
@@ -170,7 +178,7 @@ async def build_digest(
             rules,
         )
     if len(changes) > LIST_LIMIT:
-        digest.csv = groups_csv(changes, chats, rules)
+        digest.csv = groups_csv(changes, chats, rules, lang)
     if keep:  # the scheduled digests write the tier history; asking now does not
         await repo.keep_periods(period, window.start, [c.now for c in changes])
     return digest
@@ -202,7 +210,8 @@ def _overview(lang: str, changes: list[Change]) -> list[str]:
     active = sum(c.now.active_members for c in changes)
     leaves = sum(c.now.leaves for c in changes)
     return [
-        tr(lang, "{count} groups: ", count=len(changes)) + " · ".join(parts),
+        tr_n(lang, len(changes), N_("{count} group: "), N_("{count} groups: "), count=len(changes))
+        + " · ".join(parts),
         tr(
             lang,
             "{members} members, {active} active ({ratio}), {leaves} left.",

@@ -1,16 +1,39 @@
 """The digest's attachments: the chart in the digest's language (English where no installed
-font can draw it), and the table of every group as CSV."""
+font can draw it, and the chart says so), and the table of every group as CSV, its headers and
+tiers in the digest's language."""
 
 from __future__ import annotations
 
 import csv
 import io
+import logging
+from dataclasses import replace
+from functools import cache
 
 from rules.health import DEFAULT_RULES, Change, TierRules, needs_attention
-from services.alerts import percent
+from services.alerts import percent, tier_name
 from services.charts import ChartLabels, GroupPoint, TrendPoint, activity_chart, has_font_for
-from services.i18n import tr
+from services.i18n import N_, tr
 from storage.health import ChatRow
+
+log = logging.getLogger(__name__)
+NO_CJK_NOTE = "no CJK font (install fonts-noto-cjk): labels in English"
+CSV_HEADERS = (
+    N_("chat_id"),
+    N_("title"),
+    N_("tier"),
+    N_("previous_tier"),
+    N_("members"),
+    N_("active_members"),
+    N_("active_ratio"),
+    N_("exit_rate"),
+    N_("joins"),
+    N_("leaves"),
+    N_("messages_per_day"),
+    N_("retention"),
+    N_("top10_share"),
+    N_("needs_attention"),
+)
 
 
 def render_chart(
@@ -39,8 +62,15 @@ def chart_labels(lang: str, title: str, rules: TierRules = DEFAULT_RULES) -> Cha
         *labels.tier_names.values(),
     ]
     if lang != "en" and not all(has_font_for(t) for t in texts):
-        return _labels("en", title, rules)
+        _log_no_cjk_font()
+        return replace(_labels("en", title, rules), note=NO_CJK_NOTE)
     return labels
+
+
+@cache
+def _log_no_cjk_font() -> None:
+    """Said once per process: the fonts do not change while it runs."""
+    log.warning(NO_CJK_NOTE)
 
 
 def _labels(lang: str, title: str, rules: TierRules) -> ChartLabels:
@@ -62,28 +92,14 @@ def _labels(lang: str, title: str, rules: TierRules) -> ChartLabels:
 
 
 def groups_csv(
-    changes: list[Change], chats: dict[int, ChatRow], rules: TierRules = DEFAULT_RULES
+    changes: list[Change],
+    chats: dict[int, ChatRow],
+    rules: TierRules = DEFAULT_RULES,
+    lang: str = "en",
 ) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(
-        [
-            "chat_id",
-            "title",
-            "tier",
-            "previous_tier",
-            "members",
-            "active_members",
-            "active_ratio",
-            "exit_rate",
-            "joins",
-            "leaves",
-            "messages_per_day",
-            "retention",
-            "top10_share",
-            "needs_attention",
-        ]
-    )
+    writer.writerow([tr(lang, header) for header in CSV_HEADERS])
     for c in changes:
         m = c.now
         chat = chats.get(m.chat_id)
@@ -91,8 +107,8 @@ def groups_csv(
             [
                 m.chat_id,
                 chat.title if chat else "",
-                m.tier.value,
-                c.before.tier.value if c.before else "",
+                tier_name(lang, m.tier.value),
+                tier_name(lang, c.before.tier.value) if c.before else "",
                 m.members,
                 m.active_members,
                 f"{m.active_ratio:.4f}",

@@ -13,7 +13,7 @@ from dataclasses import replace
 from rules.actions import Button, SendMessage
 from rules.decision import Person
 from rules.limits import TEXT_LIMIT, fit
-from services.i18n import tr
+from services.i18n import N_, tr, tr_n
 from services.uow import UnitOfWork
 from storage.groups import AllianceRepository, ChatRepository, UserRepository
 from storage.models import Alliance, BlacklistEntry, utcnow
@@ -48,7 +48,14 @@ def render_report(
 ) -> SendMessage:
     """The report, addressed to no one yet (the caller sends it to each owner)."""
     lang = alliance.language
-    lines = [tr(lang, "🚫 {count} accounts blacklisted in all your groups:", count=len(entries))]
+    heading = tr_n(
+        lang,
+        len(entries),
+        N_("🚫 {count} account blacklisted in all your groups:"),
+        N_("🚫 {count} accounts blacklisted in all your groups:"),
+        count=len(entries),
+    )
+    lines = [heading]
     for entry in entries:
         where = titles.get(entry.source_chat_id or 0, str(entry.source_chat_id or "—"))
         who = tr(lang, "by an admin") if entry.added_by else tr(lang, "automatically")

@@ -13,7 +13,7 @@ from rules.actions import Batch, BatchEntry, SendMessage
 from rules.decision import InviterNotice, WarningNotice
 from rules.limits import TEXT_LIMIT, fit
 from rules.notices import WARNINGS
-from services.i18n import N_, tr
+from services.i18n import N_, tr, tr_n
 from services.notices import gather
 from services.runtime import Runtime
 from services.uow import UnitOfWork
@@ -95,9 +95,15 @@ def _warning_text(language: str, chat: Chat, notice: WarningNotice, batch: Batch
     names = ", ".join(e.name for e in batch.entries[:MAX_LISTED])
     if batch.people > MAX_LISTED:
         names += " " + tr(language, "and {n} more", n=batch.people - MAX_LISTED)
-    return tr(
+    return tr_n(
         language,
-        "⚠️ Removed {ads} ads from {accounts} accounts: {names}.\nEvery removed ad is a warning; at {limit} warnings an account is blacklisted and removed from all our groups.\n\nGroup rules:\n{rules}",
+        batch.people,
+        N_(
+            "⚠️ Removed {ads} ads from {accounts} account: {names}.\nEvery removed ad is a warning; at {limit} warnings an account is blacklisted and removed from all our groups.\n\nGroup rules:\n{rules}"
+        ),
+        N_(
+            "⚠️ Removed {ads} ads from {accounts} accounts: {names}.\nEvery removed ad is a warning; at {limit} warnings an account is blacklisted and removed from all our groups.\n\nGroup rules:\n{rules}"
+        ),
         ads=batch.total,
         accounts=batch.people,
         names=names,
@@ -119,9 +125,15 @@ async def notify_inviter(
     if not await AlertRepository(uow.session).claim(notice.alliance_id, key, day, at=now):
         return
     language = alliance.language
-    text = tr(
+    text = tr_n(
         language,
-        "Inviter alert: {inviter} brought {strikes} accounts into our groups that are now blacklisted (latest: {invitee}). Action: {action}.",
+        notice.strikes,
+        N_(
+            "Inviter alert: {inviter} brought {strikes} account into our groups that is now blacklisted (latest: {invitee}). Action: {action}."
+        ),
+        N_(
+            "Inviter alert: {inviter} brought {strikes} accounts into our groups that are now blacklisted (latest: {invitee}). Action: {action}."
+        ),
         inviter=notice.inviter.render(),
         strikes=notice.strikes,
         invitee=notice.invitee.render(),
