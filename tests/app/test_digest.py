@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.alerts import tier_name
 from services.digest import LIST_LIMIT, build_digest
+from services.digest_media import CSV_HEADERS
+from services.i18n import tr
 from storage.activity import ActivityRepository, DayCount
 from storage.db import create_engine, create_session_factory
 from storage.groups import AllianceRepository, ChatRepository, MemberRepository
@@ -63,10 +66,12 @@ async def test_digest_for_many_groups_fits_and_attaches_the_table(sessions):
     assert "见附件表格" in text
     assert "&lt;b&gt;" in text, "titles are escaped for HTML"
     assert text.count("\n🔴") + text.count("\n🟡") + text.count("\n🟢") <= LIST_LIMIT
-    rows = list(csv.DictReader(io.StringIO(digest.csv.decode("utf-8-sig"))))
+    read = csv.DictReader(io.StringIO(digest.csv.decode("utf-8-sig")))
+    english = {tr("zh-CN", h): h for h in CSV_HEADERS}  # the headers are in the digest's language
+    rows = [{english[k]: v for k, v in row.items()} for row in read]
     assert len(rows) == GROUPS
     tiers = {r["tier"] for r in rows}
-    assert tiers == {"high", "general", "inactive"}
+    assert tiers == {tier_name("zh-CN", t) for t in ("high", "general", "inactive")}
     first = rows[0]
     assert first["needs_attention"] == "1"
     assert float(first["active_ratio"]) < 0.10
