@@ -37,8 +37,8 @@ async def test_e2e_ad_deleted_and_warned_with_rules(env):
     await env.join("spammer", g1)
     ad = await env.say("spammer", g1, AD)
     warning = await env.wait_bot_says(g1, "Warning 1 of 2")
-    await env.settle()
-    assert env.deleted(g1, ad)
+    # the removal and the warning go in lanes of their own: wait for the removal too
+    await env.wait_for(lambda: env.deleted(g1, ad), timeout=10)
     assert "spammer" in warning.lower()
     assert "No ads" in warning or "禁止" in warning
     async with env.session() as s:
